@@ -1,0 +1,2 @@
+"""Importing this module registers every filter and action of the pack on c7n's registries."""
+from rootguard_filters import root_credentials  # noqa: F401

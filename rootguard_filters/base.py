@@ -1,0 +1,59 @@
+"""What every rootguard filter shares: verdict → match, annotation, and the verdict file.
+
+A filter's ``verdict(resource)`` fetches evidence and calls a pure ``decide`` function. The base class
+flags the resource when the verdict is non-compliant or could-not-evaluate (an unknown stays visible
+in ``resources.json``, never silently compliant), annotates it under ``c7n:rootguard``, logs a warning
+for could-not-evaluate, and writes every verdict — flagged or not — to ``rootguard-verdicts.json``
+beside the policy's ``resources.json`` so the report can tell compliant from not-applicable.
+"""
+import json
+import logging
+
+from c7n.filters import Filter
+
+from rootguard_filters.verdict import COULD_NOT_EVALUATE, could_not_evaluate
+
+log = logging.getLogger("custodian.rootguard")
+
+ANNOTATION_KEY = "c7n:rootguard"
+VERDICTS_FILE = "rootguard-verdicts.json"
+
+
+def record_verdict(manager, resource_id, filter_name, verdict):
+    """Keep the verdict for the policy's verdict file (written through c7n's output handler)."""
+    ctx = getattr(manager, "ctx", None)
+    output = getattr(ctx, "output", None)
+    if output is None:
+        return
+    verdicts = ctx.__dict__.setdefault("_rootguard_verdicts", {})
+    verdicts.setdefault(str(resource_id), {})[filter_name] = verdict.as_dict()
+    document = {"policy": getattr(ctx.policy, "name", None), "verdicts": verdicts}
+    output.write_file(VERDICTS_FILE, json.dumps(document, indent=2, default=str))
+
+
+class RootguardFilter(Filter):
+    """Base class: subclasses implement ``verdict(resource) -> Verdict``."""
+
+    def verdict(self, resource):
+        raise NotImplementedError
+
+    def resource_id(self, resource):
+        return resource.get(self.manager.resource_type.id) or resource.get("account_id") or resource.get("Id")
+
+    def process(self, resources, event=None):
+        flagged = []
+        for resource in resources:
+            try:
+                verdict = self.verdict(resource)
+            except Exception as error:  # one broken evaluation must not stop the run
+                log.exception("rootguard: %s failed", self.type)
+                verdict = could_not_evaluate(f"{self.type} failed: {type(error).__name__}: {error}")
+            resource.setdefault(ANNOTATION_KEY, {})[self.type] = verdict.as_dict()
+            record_verdict(self.manager, self.resource_id(resource), self.type, verdict)
+            if verdict.status == COULD_NOT_EVALUATE:
+                log.warning("rootguard: policy %s, %s, %s: could not evaluate: %s",
+                            getattr(self.manager.data, "get", lambda k: None)("name"),
+                            self.resource_id(resource), self.type, verdict.reason)
+            if verdict.flagged:
+                flagged.append(resource)
+        return flagged

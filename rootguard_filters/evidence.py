@@ -1,0 +1,225 @@
+"""Run-scoped AWS fetchers: each AWS call at most once per account per run, errors kept as evidence.
+
+Filters never call boto3 themselves; they ask an :class:`AccountEvidence` for what they need. The
+answers (data or the error that prevented it) live in :data:`RUN_CACHE` for the life of the process,
+so five policies needing ``GetAccountSummary`` cost one call. Nothing is written to c7n's on-disk
+cache, so a re-run in a new process always sees the current state. Long-lived processes (the Lambda
+handler, tests) call :func:`reset` at the start of each run.
+
+No decisions are made here: ``decide/`` turns evidence into verdicts.
+"""
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from botocore.exceptions import BotoCoreError, ClientError
+from c7n.utils import get_partition, get_retry
+
+from rootguard_filters.logic.credential_report import CredentialReportError, parse_credential_report
+
+log = logging.getLogger("custodian.rootguard")
+
+# Throttling codes retried with backoff on top of botocore's own retries.
+THROTTLING_CODES = (
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+    "TooManyRequestsException", "Client.RequestLimitExceeded",
+)
+retry = get_retry(THROTTLING_CODES, max_attempts=5)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The outcome of one AWS read: ``value`` when it worked, ``error`` (and its code) when not."""
+
+    value: object = None
+    error: str = None
+    error_code: str = None
+
+    @property
+    def ok(self):
+        return self.error is None
+
+    @classmethod
+    def failure(cls, error, code=None):
+        return cls(error=error, error_code=code)
+
+
+def describe_error(operation, error):
+    """One line naming the failed call and why, for verdict reasons and logs."""
+    if isinstance(error, ClientError):
+        err = error.response.get("Error", {})
+        code = err.get("Code", "Unknown")
+        return f"{operation} failed: {code}: {err.get('Message', '')}".rstrip(": "), code
+    return f"{operation} failed: {type(error).__name__}: {error}", type(error).__name__
+
+
+class RunCache:
+    """Process-wide memo of evidence keyed by (account, region, what); one fetch per key."""
+
+    def __init__(self):
+        self._values = {}
+        self._locks = {}
+        self._guard = threading.Lock()
+        self.fetches = 0
+
+    def get(self, key, fetch):
+        with self._guard:
+            if key in self._values:
+                return self._values[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                self.fetches += 1
+                self._values[key] = fetch()
+            return self._values[key]
+
+    def clear(self):
+        with self._guard:
+            self._values.clear()
+            self._locks.clear()
+            self.fetches = 0
+
+
+RUN_CACHE = RunCache()
+
+
+def reset():
+    """Forget all evidence: the next filter evaluation reads AWS again."""
+    RUN_CACHE.clear()
+
+
+def guarded(operation, call):
+    """Run ``call`` and return its result as Evidence; AWS and parsing errors become failures."""
+    try:
+        return Evidence(value=call())
+    except (ClientError, BotoCoreError) as error:
+        message, code = describe_error(operation, error)
+        log.warning("rootguard: %s", message)
+        return Evidence.failure(message, code)
+    except (CredentialReportError, ValueError, KeyError, TypeError) as error:
+        message = f"{operation}: unreadable response: {error}"
+        log.warning("rootguard: %s", message)
+        return Evidence.failure(message, "UnreadableResponse")
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    rows: dict            # user name -> row dict (raw strings, as the report writes them)
+    generated_time: datetime
+    age_seconds: float
+    regenerated: bool     # this run asked IAM to generate it
+
+
+class AccountEvidence:
+    """Root evidence for the account a c7n resource manager runs in."""
+
+    # Poll interval while IAM generates the credential report (real AWS: a few seconds).
+    REPORT_POLL_SECONDS = 2
+
+    def __init__(self, manager):
+        self.manager = manager
+        self.account_id = manager.config.account_id
+        self.region = manager.config.region or "us-east-1"
+        self.partition = get_partition(self.region)
+
+    @property
+    def root_arn(self):
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    def _key(self, *what):
+        return (self.account_id, *what)
+
+    def session(self):
+        # One session per account and region: c7n's local_session is keyed by region only.
+        def make():
+            return self.manager.session_factory()
+        return RUN_CACHE.get(self._key(self.region, "session"), make)
+
+    def client(self, service, region=None):
+        return self.session().client(service, region_name=region or self.region)
+
+    # ---- IAM --------------------------------------------------------------------------------------
+
+    def account_summary(self):
+        """``iam:GetAccountSummary`` SummaryMap."""
+        def fetch():
+            return guarded("iam:GetAccountSummary",
+                           lambda: retry(self.client("iam").get_account_summary)["SummaryMap"])
+        return RUN_CACHE.get(self._key("iam", "GetAccountSummary"), fetch)
+
+    def assigned_virtual_mfa_devices(self):
+        """Every assigned virtual MFA device of the account (root's is picked out by ``decide``)."""
+        def fetch():
+            def call():
+                paginator = self.client("iam").get_paginator("list_virtual_mfa_devices")
+                devices = []
+                for page in paginator.paginate(AssignmentStatus="Assigned"):
+                    devices.extend(page.get("VirtualMFADevices", []))
+                return devices
+            return guarded("iam:ListVirtualMFADevices", call)
+        return RUN_CACHE.get(self._key("iam", "ListVirtualMFADevices"), fetch)
+
+    def credential_report(self, max_age_seconds=4 * 3600, wait_seconds=60):
+        """The parsed credential report, generated when absent, expired or older than ``max_age``.
+
+        The first caller's ``max_age``/``wait`` win for the run: the report is fetched once.
+        """
+        def fetch():
+            return self._fetch_credential_report(max_age_seconds, wait_seconds)
+        return RUN_CACHE.get(self._key("iam", "CredentialReport"), fetch)
+
+    def _fetch_credential_report(self, max_age_seconds, wait_seconds):
+        client = self.client("iam")
+        deadline = time.monotonic() + wait_seconds
+        generated = False
+        while True:
+            try:
+                response = retry(client.get_credential_report)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                if code in ("ReportNotPresent", "ReportExpired") and not generated:
+                    outcome = self._generate_report(client)
+                    if not outcome.ok:
+                        return outcome
+                    generated = True
+                    continue
+                if code in ("ReportInProgress", "ReportNotPresent") and time.monotonic() < deadline:
+                    time.sleep(self.REPORT_POLL_SECONDS)
+                    continue
+                message, code = describe_error("iam:GetCredentialReport", error)
+                if code == "ReportInProgress":
+                    message = f"credential report still being generated after {wait_seconds}s ({message})"
+                log.warning("rootguard: %s", message)
+                return Evidence.failure(message, code)
+            except BotoCoreError as error:
+                message, code = describe_error("iam:GetCredentialReport", error)
+                log.warning("rootguard: %s", message)
+                return Evidence.failure(message, code)
+
+            generated_time = response.get("GeneratedTime")
+            if not isinstance(generated_time, datetime):
+                return Evidence.failure("iam:GetCredentialReport: response has no GeneratedTime",
+                                        "UnreadableResponse")
+            age = (datetime.now(timezone.utc) - generated_time).total_seconds()
+            if age > max_age_seconds and not generated:
+                outcome = self._generate_report(client)
+                if not outcome.ok:
+                    return outcome
+                generated = True
+                continue
+            try:
+                rows = parse_credential_report(response.get("Content", b""))
+            except CredentialReportError as error:
+                message = f"iam:GetCredentialReport: unreadable report: {error}"
+                log.warning("rootguard: %s", message)
+                return Evidence.failure(message, "UnreadableReport")
+            return Evidence(value=CredentialReport(rows, generated_time, age, generated))
+
+    def _generate_report(self, client):
+        outcome = guarded("iam:GenerateCredentialReport",
+                          lambda: retry(client.generate_credential_report))
+        if outcome.ok and outcome.value.get("State") != "COMPLETE":
+            time.sleep(self.REPORT_POLL_SECONDS)
+        return outcome
