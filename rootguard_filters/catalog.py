@@ -19,6 +19,7 @@ class Control:
     security_hub: tuple
     filters: tuple           # the pack filters the policy uses
     remediation: str
+    resource: str = "aws.account"   # aws.org-account controls run once, in the management account
 
     def policy_metadata(self):
         """The ``metadata`` block the control's policy carries (checked by tests)."""
@@ -85,6 +86,51 @@ CONTROLS = (
         filters=("root-credentials",),
         remediation="Find out who used root and why (CloudTrail), move the task to an IAM role, and keep "
                     "root for the tasks that require it.",
+    ),
+    Control(
+        id="root-usage-alarm-missing",
+        title="Root usage raises an alarm (trail, log group, metric filter, alarm, confirmed subscriber)",
+        seed_step=3,
+        severity="High",
+        cis=("4.3",),
+        security_hub=("CloudWatch.1",),
+        filters=("root-usage-alarm",),
+        remediation="Send a multi-region, logging trail to CloudWatch Logs, add a metric filter that matches "
+                    "root usage, an alarm on it and an SNS topic with a confirmed subscriber "
+                    "(action create-root-usage-alarm).",
+    ),
+    Control(
+        id="root-scp-missing",
+        title="An SCP in effect denies the root user",
+        seed_step=4,
+        severity="High",
+        cis=(),
+        security_hub=(),
+        filters=("root-scp",),
+        remediation="Attach AWS's deny-root SCP (with the aws:AssumedRoot exemption) to the organization root "
+                    "or the account's OU (action attach-root-scp).",
+        resource="aws.org-account",
+    ),
+    Control(
+        id="root-credentials-management-disabled",
+        title="Centralized root access (RootCredentialsManagement) is enabled",
+        seed_step=5,
+        severity="High",
+        cis=(),
+        security_hub=(),
+        filters=("root-credentials-management",),
+        remediation="In the management account: iam enable-organizations-root-credentials-management "
+                    "(and enable-organizations-root-sessions), then delete member root credentials.",
+    ),
+    Control(
+        id="alternate-contacts-missing",
+        title="Security and operations alternate contacts are set",
+        seed_step=5,
+        severity="Medium",
+        cis=("1.2",),
+        security_hub=("Account.1",),
+        filters=("alternate-contacts",),
+        remediation="Set the SECURITY and OPERATIONS alternate contacts (action set-alternate-contact).",
     ),
 )
 

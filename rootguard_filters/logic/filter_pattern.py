@@ -1,0 +1,374 @@
+"""CloudWatch Logs JSON filter patterns: parse ``{ ... }`` patterns and evaluate them against a log event.
+
+Only the JSON form is understood; term, ``?term`` and space-delimited ``[...]`` patterns are rejected
+with a FilterPatternError because they match raw text, which says nothing reliable about a JSON field.
+
+Semantics follow the AWS CloudWatch Logs guide ("Filter pattern syntax", JSON log events section) and,
+where it is silent, behaviour observed on real AWS; each choice is noted where it is made.
+"""
+import re
+from dataclasses import dataclass
+from typing import Union
+
+# PutMetricFilter rejects longer patterns; also bounds parser work on hostile input.
+MAX_PATTERN_LENGTH = 1024
+# Keeps recursion far below Python's limit whatever the nesting.
+MAX_NESTING = 50
+
+RELATIONAL_OPERATORS = ("<", ">", "<=", ">=")
+IS_NULL, NOT_EXISTS, IS_TRUE, IS_FALSE = "IS NULL", "NOT EXISTS", "IS TRUE", "IS FALSE"
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+# Property names: the guide allows alphanumerics, '-' and '_'.
+_PROPERTY = re.compile(r"[A-Za-z0-9_-]+")
+_INDEX = re.compile(r"\[(\d+)\]")
+# Characters that end a bare (unquoted) value.
+_BARE_STOP = set(" \t\r\n(){}\"&|=!<>")
+
+
+class FilterPatternError(ValueError):
+    """A pattern this module cannot parse; ``position`` is the 0-based offset of the problem."""
+
+    def __init__(self, message: str, position: int):
+        super().__init__(f"{message} (at position {position})")
+        self.message = message
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Selector:
+    """``$.a.b[0]``: ``path`` holds property names (str) and array indexes (int)."""
+    path: tuple
+    text: str
+
+
+@dataclass(frozen=True)
+class StringValue:
+    """A quoted or bare string; ``*`` at its start or end is a wildcard."""
+    text: str
+
+
+@dataclass(frozen=True)
+class NumberValue:
+    """A numeric literal; ``text`` is kept because an unquoted number also compares with string fields."""
+    value: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    selector: Selector
+    operator: str
+    value: Union[StringValue, NumberValue]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A unary test: IS NULL, NOT EXISTS, IS TRUE or IS FALSE."""
+    selector: Selector
+    check: str
+
+
+@dataclass(frozen=True)
+class And:
+    terms: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    terms: tuple
+
+
+Node = Union[Comparison, Check, And, Or]
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # selector, string, bare, op, keyword, and, or, lparen, rparen
+    text: str
+    position: int
+
+
+def _tokenize(body: str, offset: int) -> list:
+    """Split the inside of ``{ ... }``; ``offset`` makes positions refer to the whole pattern."""
+    tokens = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        position = offset + i
+        if char.isspace():
+            i += 1
+        elif char in "()":
+            tokens.append(_Token("lparen" if char == "(" else "rparen", char, position))
+            i += 1
+        elif body.startswith("&&", i) or body.startswith("||", i):
+            tokens.append(_Token("and" if char == "&" else "or", body[i:i + 2], position))
+            i += 2
+        elif char in "=!<>":
+            operator = body[i:i + 2] if body[i:i + 2] in ("!=", "<=", ">=") else char
+            if operator == "!":
+                raise FilterPatternError("'!' must be followed by '='", position)
+            tokens.append(_Token("op", operator, position))
+            i += len(operator)
+        elif char == '"':
+            text, i = _read_quoted(body, i, offset)
+            tokens.append(_Token("string", text, position))
+        elif char in "&|{}":
+            raise FilterPatternError(f"unexpected {char!r}", position)
+        else:
+            end = i + 1
+            while end < len(body) and body[end] not in _BARE_STOP:
+                end += 1
+            tokens.append(_Token("selector" if char == "$" else "bare", body[i:end], position))
+            i = end
+    return tokens
+
+
+def _read_quoted(body: str, start: int, offset: int):
+    r"""Read a double-quoted string; ``\"`` and ``\\`` are the only escapes (the guide names none)."""
+    chars = []
+    i = start + 1
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body) and body[i + 1] in '"\\':
+            chars.append(body[i + 1])
+            i += 2
+        elif char == '"':
+            return "".join(chars), i + 1
+        else:
+            chars.append(char)
+            i += 1
+    raise FilterPatternError("unterminated quoted string", offset + start)
+
+
+def _parse_selector(token: _Token) -> Selector:
+    text = token.text
+    path = []
+    i = 1
+    while i < len(text):
+        if text[i] == "." and (match := _PROPERTY.match(text, i + 1)):
+            path.append(match.group())
+        elif text[i] == "[" and path and (match := _INDEX.match(text, i)):
+            path.append(int(match.group(1)))
+        else:
+            raise FilterPatternError(f"malformed selector {text!r}", token.position + i)
+        i = match.end()
+    if not path:
+        raise FilterPatternError(f"selector {text!r} names no property", token.position)
+    return Selector(tuple(path), text)
+
+
+class _Parser:
+    """Recursive descent; precedence is ( ) over && over ||, as the guide states."""
+
+    def __init__(self, tokens: list, end_position: int):
+        self.tokens = tokens
+        self.index = 0
+        self.end_position = end_position
+        self.depth = 0
+
+    def peek(self):
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def position(self) -> int:
+        token = self.peek()
+        return token.position if token else self.end_position
+
+    def take(self):
+        token = self.peek()
+        self.index += 1
+        return token
+
+    def parse(self) -> Node:
+        if not self.tokens:
+            raise FilterPatternError("empty JSON pattern", self.end_position)
+        node = self.parse_or()
+        if self.peek() is not None:
+            token = self.peek()
+            raise FilterPatternError(f"unexpected {token.text!r}", token.position)
+        return node
+
+    def parse_or(self) -> Node:
+        terms = [self.parse_and()]
+        while self.peek() and self.peek().kind == "or":
+            self.take()
+            terms.append(self.parse_and())
+        return terms[0] if len(terms) == 1 else Or(tuple(terms))
+
+    def parse_and(self) -> Node:
+        terms = [self.parse_primary()]
+        while self.peek() and self.peek().kind == "and":
+            self.take()
+            terms.append(self.parse_primary())
+        return terms[0] if len(terms) == 1 else And(tuple(terms))
+
+    def parse_primary(self) -> Node:
+        token = self.peek()
+        if token is None:
+            raise FilterPatternError("expected a condition", self.end_position)
+        if token.kind == "lparen":
+            if self.depth >= MAX_NESTING:
+                raise FilterPatternError("parentheses nested too deeply", token.position)
+            self.take()
+            self.depth += 1
+            node = self.parse_or()
+            self.depth -= 1
+            closing = self.take()
+            if closing is None or closing.kind != "rparen":
+                raise FilterPatternError("missing ')'", closing.position if closing else self.end_position)
+            return node
+        if token.kind != "selector":
+            raise FilterPatternError(f"expected a selector such as $.field, found {token.text!r}", token.position)
+        selector = _parse_selector(self.take())
+        return self.parse_condition(selector)
+
+    def parse_condition(self, selector: Selector) -> Node:
+        token = self.take()
+        if token is None:
+            raise FilterPatternError(f"missing operator after {selector.text}", self.end_position)
+        if token.kind == "bare" and token.text in ("IS", "NOT"):
+            return self.parse_keyword_check(selector, token)
+        if token.kind != "op":
+            raise FilterPatternError(f"unknown operator {token.text!r}", token.position)
+        value_token = self.take()
+        if value_token is None or value_token.kind not in ("string", "bare"):
+            position = value_token.position if value_token else self.end_position
+            raise FilterPatternError(f"missing value after {token.text!r}", position)
+        value = _value(value_token)
+        if token.text in RELATIONAL_OPERATORS and not isinstance(value, NumberValue):
+            raise FilterPatternError(f"{token.text!r} needs a number, found {value_token.text!r}",
+                                     value_token.position)
+        return Comparison(selector, token.text, value)
+
+    def parse_keyword_check(self, selector: Selector, first: _Token) -> Node:
+        # Keywords are matched in upper case only, as AWS documents them.
+        second = self.take()
+        phrase = f"{first.text} {second.text}" if second and second.kind == "bare" else first.text
+        if phrase not in (IS_NULL, NOT_EXISTS, IS_TRUE, IS_FALSE):
+            raise FilterPatternError(f"unknown operator {phrase!r}", first.position)
+        return Check(selector, phrase)
+
+
+def _value(token: _Token):
+    # Only an unquoted literal can be a number: "400" in quotes stays a string.
+    if token.kind == "bare" and _NUMBER.match(token.text):
+        return NumberValue(float(token.text), token.text)
+    return StringValue(token.text)
+
+
+def parse(pattern: str) -> Node:
+    """Parse a JSON filter pattern into an AST, or raise FilterPatternError."""
+    if not isinstance(pattern, str):
+        raise FilterPatternError("pattern must be a string", 0)
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise FilterPatternError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", MAX_PATTERN_LENGTH)
+    stripped = pattern.strip()
+    if not stripped:
+        raise FilterPatternError("empty pattern (it matches every event; no JSON condition to judge)", 0)
+    start = len(pattern) - len(pattern.lstrip())
+    if stripped[0] != "{":
+        raise FilterPatternError(
+            "not a JSON pattern: only '{ ... }' patterns can be judged, not term, '?term' or '[...]' patterns",
+            start)
+    end = start + len(stripped) - 1
+    if stripped[-1] != "}":
+        last_brace = pattern.rfind("}")
+        if last_brace > start:
+            raise FilterPatternError("unexpected text after the closing '}'", last_brace + 1)
+        raise FilterPatternError("missing closing '}'", end + 1)
+    body = pattern[start + 1:end]
+    return _Parser(_tokenize(body, start + 1), end).parse()
+
+
+_MISSING = object()
+
+
+def _resolve(event, path: tuple):
+    """Follow ``path``; _MISSING when a step is absent, out of range or of the wrong container type."""
+    node = event
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                return _MISSING
+        elif not isinstance(node, dict) or step not in node:
+            return _MISSING
+        node = node[step]
+    return node
+
+
+def _wildcard_match(pattern: str, text: str) -> bool:
+    # The guide: '*' matches any text before or after a term ("*Event", "Event*"), but "Ev*ent"
+    # "will only match the actual string Ev*ent" - an inner '*' is literal.
+    leading, trailing = pattern.startswith("*"), pattern.endswith("*")
+    core = pattern[1 if leading else 0:len(pattern) - 1 if trailing else len(pattern)]
+    if leading and trailing:
+        return core in text
+    if leading:
+        return text.endswith(core)
+    if trailing:
+        return text.startswith(core)
+    return text == core
+
+
+def _number_text(value) -> str:
+    return str(value) if isinstance(value, int) else repr(value)
+
+
+def _equals(value, literal) -> bool:
+    if isinstance(value, str):
+        # An unquoted number compares with a string field by its text: { $.recipientAccountId = 123456789012 }.
+        return _wildcard_match(literal.text, value)
+    if isinstance(literal, NumberValue):
+        return value == literal.value
+    # { $.latency = * } is documented to match a number; other wildcards see the number's JSON text.
+    return _wildcard_match(literal.text, _number_text(value))
+
+
+def _is_value_node(value) -> bool:
+    # The guide: the selector must reach a string or number; on an array or object both '=' and '!='
+    # fail. We treat null and booleans the same (they have IS NULL / IS TRUE / IS FALSE instead),
+    # and a missing property too: real AWS does not match '!=' on an absent field (a TestMetricFilter
+    # run is reported in github.com/DataBiosphere/azul issue 5884; the guide is silent).
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _compare(node: Comparison, event) -> bool:
+    value = _resolve(event, node.selector.path)
+    if not _is_value_node(value):
+        return False
+    if node.operator == "=":
+        return _equals(value, node.value)
+    if node.operator == "!=":
+        return not _equals(value, node.value)
+    # Relational operators compare numbers only; a numeric-looking string field does not count.
+    if isinstance(value, str):
+        return False
+    limit = node.value.value
+    return {"<": value < limit, ">": value > limit, "<=": value <= limit, ">=": value >= limit}[node.operator]
+
+
+def _check(node: Check, event) -> bool:
+    value = _resolve(event, node.selector.path)
+    if node.check == NOT_EXISTS:
+        return value is _MISSING
+    if node.check == IS_NULL:
+        # Only an explicit null; a missing property is NOT EXISTS, not IS NULL.
+        return value is None
+    # Booleans only: the string "true" is not IS TRUE.
+    return value is True if node.check == IS_TRUE else value is False
+
+
+def evaluate(ast: Node, event: dict) -> bool:
+    """True when ``event`` (a decoded JSON log event) matches the parsed pattern."""
+    if isinstance(ast, And):
+        return all(evaluate(term, event) for term in ast.terms)
+    if isinstance(ast, Or):
+        return any(evaluate(term, event) for term in ast.terms)
+    if isinstance(ast, Comparison):
+        return _compare(ast, event)
+    return _check(ast, event)
+
+
+def matches(pattern: str, event: dict) -> bool:
+    """Parse ``pattern`` and evaluate it against ``event``."""
+    return evaluate(parse(pattern), event)

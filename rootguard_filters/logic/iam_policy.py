@@ -1,0 +1,384 @@
+"""Pure IAM policy grammar: parsing, wildcard matching and condition evaluation.
+
+No boto3, no c7n: everything here works on plain data so it can be tested exhaustively.
+
+Semantics follow the IAM policy reference:
+
+* Action names match case-insensitively, with ``*`` (any run) and ``?`` (one character).
+* ``StringLike``/``StringEquals`` are case-sensitive; only the ``Like`` forms expand wildcards.
+* ``ArnLike`` and ``ArnEquals`` are documented together: case-sensitive, the six colon-separated
+  ARN parts compared one by one, each part may use ``*``/``?``. A ``*`` never crosses a colon in the
+  first five parts; the sixth part (resource) is everything after the fifth colon.
+* Condition keys are case-insensitive; operator names are case-sensitive.
+* Several values for one key are ORed; negated operators (``...Not...``) require that no value
+  matches. Several keys, and several operators, are ANDed.
+* A key absent from the request makes a positive operator false and a negated operator true;
+  ``...IfExists`` makes any operator true for an absent key; ``Null: true`` is true only when absent.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+PRINCIPAL_ARN_KEY = "aws:principalarn"
+ASSUMED_ROOT_KEY = "aws:assumedroot"
+
+# Marker for "this key is known to be missing from the request" in a request context.
+ABSENT = None
+
+_STRING_OPERATORS = {
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+    "StringLike", "StringNotLike",
+}
+_ARN_OPERATORS = {"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"}
+# Known to IAM but not evaluated here (their keys are never in our contexts' string form).
+_OTHER_OPERATORS = {
+    "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+    "NumericGreaterThan", "NumericGreaterThanEquals",
+    "DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals",
+    "DateGreaterThan", "DateGreaterThanEquals",
+    "Bool", "BinaryEquals", "IpAddress", "NotIpAddress",
+}
+_NEGATED = {
+    "StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike",
+    "NumericNotEquals", "DateNotEquals", "NotIpAddress",
+}
+_SET_QUALIFIERS = ("ForAnyValue:", "ForAllValues:")
+
+
+class PolicyDocumentError(ValueError):
+    """The policy document is not valid IAM policy JSON."""
+
+
+# --------------------------------------------------------------------------- wildcard matching
+
+@lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern:
+    parts = []
+    for char in pattern:
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def string_like(pattern: str, value: str) -> bool:
+    """IAM ``StringLike``: case-sensitive, ``*`` any run, ``?`` one character."""
+    return _wildcard_regex(pattern, False).fullmatch(value) is not None
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM Action matching: like ``StringLike`` but case-insensitive (``IAM:create*`` matches)."""
+    return _wildcard_regex(pattern, True).fullmatch(action) is not None
+
+
+def _split_arn(arn: str):
+    parts = arn.split(":", 5)
+    return parts if len(parts) == 6 else None
+
+
+def arn_like(pattern: str, value: str) -> bool:
+    """IAM ``ArnLike``/``ArnEquals``: the six ARN parts are matched one by one, case-sensitively.
+
+    A pattern or value that does not have six parts never matches (``arn:*:root`` matches nothing).
+    """
+    pattern_parts, value_parts = _split_arn(pattern), _split_arn(value)
+    if pattern_parts is None or value_parts is None:
+        return False
+    return all(string_like(p, v) for p, v in zip(pattern_parts, value_parts))
+
+
+def pattern_covers(pattern: str, required: str) -> bool:
+    """True when every action matched by ``required`` is also matched by ``pattern``.
+
+    Sound glob containment (case-insensitive): a ``*`` in ``required`` can only be absorbed by a
+    ``*`` in ``pattern``; a ``?`` in ``required`` by ``?`` or ``*``. For a plain action name this is
+    exactly :func:`action_matches`.
+    """
+    pattern, required = pattern.lower(), required.lower()
+
+    @lru_cache(maxsize=None)
+    def covers(i: int, j: int) -> bool:
+        if i == len(pattern):
+            return j == len(required)
+        head = pattern[i]
+        if head == "*":
+            # absorb nothing, or one more symbol of ``required`` (wildcards included)
+            return covers(i + 1, j) or (j < len(required) and covers(i, j + 1))
+        if j == len(required) or required[j] == "*":
+            return False
+        if head == "?" or head == required[j]:
+            return covers(i + 1, j + 1)
+        return False
+
+    return covers(0, 0)
+
+
+# --------------------------------------------------------------------------- parsing
+
+@dataclass(frozen=True)
+class ConditionClause:
+    """One ``operator: {key: values}`` entry; ``key`` is lower-cased (keys are case-insensitive)."""
+    operator: str
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A normalized statement: every list element is a tuple, ``None`` when absent."""
+    index: int
+    sid: str | None
+    effect: str
+    actions: tuple[str, ...] | None
+    not_actions: tuple[str, ...] | None
+    resources: tuple[str, ...] | None
+    not_resources: tuple[str, ...] | None
+    principal: object
+    not_principal: object
+    conditions: tuple[ConditionClause, ...]
+
+    @property
+    def label(self) -> str:
+        """How a reason refers to this statement: its Sid, else its position."""
+        return f"statement {self.sid!r}" if self.sid else f"statement #{self.index}"
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    version: str | None
+    statements: tuple[Statement, ...]
+
+
+def _string_list(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise PolicyDocumentError(f"{where} must be a string or a non-empty list of strings")
+
+
+def _condition_value(value, where: str) -> str:
+    # IAM accepts JSON booleans and numbers as condition values and compares their text.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise PolicyDocumentError(f"{where} values must be strings, numbers or booleans")
+
+
+def parse_condition(condition, where: str = "Condition") -> tuple[ConditionClause, ...]:
+    """Normalize a Condition block into ANDed clauses; ``None`` means no condition."""
+    if condition is None:
+        return ()
+    if not isinstance(condition, dict):
+        raise PolicyDocumentError(f"{where} must be an object")
+    clauses = []
+    for operator, block in condition.items():
+        if not isinstance(block, dict):
+            raise PolicyDocumentError(f"{where}.{operator} must be an object of key: values")
+        for key, raw in block.items():
+            items = raw if isinstance(raw, list) else [raw]
+            if not items:
+                raise PolicyDocumentError(f"{where}.{operator}.{key} has no values")
+            values = tuple(_condition_value(v, f"{where}.{operator}.{key}") for v in items)
+            clauses.append(ConditionClause(operator, str(key).lower(), values))
+    return tuple(clauses)
+
+
+def parse_statement(raw, index: int = 0) -> Statement:
+    """Normalize one statement object; raise :class:`PolicyDocumentError` when malformed."""
+    where = f"Statement[{index}]"
+    if not isinstance(raw, dict):
+        raise PolicyDocumentError(f"{where} must be an object")
+    effect = raw.get("Effect")
+    if not isinstance(effect, str):
+        raise PolicyDocumentError(f"{where}.Effect is missing or not a string")
+    if ("Action" in raw) == ("NotAction" in raw):
+        raise PolicyDocumentError(f"{where} needs exactly one of Action or NotAction")
+    if "Resource" in raw and "NotResource" in raw:
+        raise PolicyDocumentError(f"{where} has both Resource and NotResource")
+    sid = raw.get("Sid")
+
+    def optional_list(name):
+        return _string_list(raw[name], f"{where}.{name}") if name in raw else None
+
+    return Statement(
+        index=index,
+        sid=sid if isinstance(sid, str) and sid else None,
+        effect=effect,
+        actions=optional_list("Action"),
+        not_actions=optional_list("NotAction"),
+        resources=optional_list("Resource"),
+        not_resources=optional_list("NotResource"),
+        principal=raw.get("Principal"),
+        not_principal=raw.get("NotPrincipal"),
+        conditions=parse_condition(raw.get("Condition"), f"{where}.Condition"),
+    )
+
+
+def parse_policy(document) -> PolicyDocument:
+    """Parse a policy (JSON text or already-decoded dict) into normalized statements.
+
+    Raises :class:`PolicyDocumentError` for text that is not JSON, a document that is not an
+    object, a missing or mistyped ``Statement``, or a malformed statement.
+    """
+    if isinstance(document, (str, bytes, bytearray)):
+        try:
+            document = json.loads(document)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise PolicyDocumentError(f"policy is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise PolicyDocumentError(
+            f"policy must be a JSON object, got {type(document).__name__}")
+    if "Statement" not in document:
+        raise PolicyDocumentError("policy has no Statement")
+    raw_statements = document["Statement"]
+    if isinstance(raw_statements, dict):  # a single statement object is valid IAM
+        raw_statements = [raw_statements]
+    if not isinstance(raw_statements, list):
+        raise PolicyDocumentError("Statement must be an object or a list of objects")
+    version = document.get("Version")
+    return PolicyDocument(
+        version=version if isinstance(version, str) else None,
+        statements=tuple(parse_statement(s, i) for i, s in enumerate(raw_statements)),
+    )
+
+
+# --------------------------------------------------------------------------- condition evaluation
+
+@dataclass(frozen=True)
+class _Operator:
+    base: str
+    qualifier: str | None  # "ForAnyValue" / "ForAllValues"
+    if_exists: bool
+
+
+def split_operator(operator: str) -> _Operator | None:
+    """Split ``ForAnyValue:StringLikeIfExists`` into its parts; ``None`` if IAM has no such operator."""
+    qualifier = None
+    for prefix in _SET_QUALIFIERS:
+        if operator.startswith(prefix):
+            qualifier, operator = prefix[:-1], operator[len(prefix):]
+            break
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    if base == "Null":
+        return None if (if_exists or qualifier) else _Operator(base, None, False)
+    if base in _STRING_OPERATORS or base in _ARN_OPERATORS or base in _OTHER_OPERATORS:
+        return _Operator(base, qualifier, if_exists)
+    return None
+
+
+def _value_matches(base: str, policy_value: str, value: str) -> bool:
+    """Positive comparison of one request value with one policy value."""
+    if base in ("StringEquals", "StringNotEquals"):
+        return policy_value == value
+    if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        return policy_value.casefold() == value.casefold()
+    if base in ("StringLike", "StringNotLike"):
+        return string_like(policy_value, value)
+    return arn_like(policy_value, value)  # Arn* operators (Equals and Like behave alike)
+
+
+def evaluate_clause(clause: ConditionClause, context: dict) -> tuple[bool | None, str]:
+    """Decide one clause against ``context``.
+
+    ``context`` maps lower-case keys to a string, a list of strings, or :data:`ABSENT` (known to be
+    missing). A key not in ``context`` at all is unknown. Returns ``(outcome, note)`` where outcome
+    is ``None`` when the context cannot decide it.
+    """
+    operator = split_operator(clause.operator)
+    described = f"{clause.operator} {clause.key} {list(clause.values)}"
+    if operator is None:
+        return None, f"unsupported condition operator {clause.operator!r}"
+    if any("${" in value for value in clause.values):
+        return None, f"{described} uses a policy variable"
+    if clause.key not in context:
+        return None, f"{described} depends on {clause.key}, unknown here"
+    present = context[clause.key] is not ABSENT
+    if operator.base == "Null":
+        wants_absent = {v.lower() for v in clause.values}
+        if not wants_absent <= {"true", "false"}:
+            return None, f"{described}: Null takes true or false"
+        return ("true" if not present else "false") in wants_absent, described
+    if not present:
+        if operator.if_exists:
+            return True, f"{described}: key absent, IfExists holds"
+        if operator.qualifier == "ForAllValues":
+            return True, f"{described}: key absent, ForAllValues holds"
+        if operator.qualifier == "ForAnyValue":
+            return False, f"{described}: key absent"
+        return operator.base in _NEGATED, f"{described}: key absent"
+    if operator.base in _OTHER_OPERATORS:
+        return None, f"{described}: operator not evaluated here"
+    raw = context[clause.key]
+    request_values = [raw] if isinstance(raw, str) else list(raw)
+    negated = operator.base in _NEGATED
+
+    def holds_for(value):
+        matched = any(_value_matches(operator.base, p, value) for p in clause.values)
+        return not matched if negated else matched
+
+    if operator.qualifier == "ForAllValues":
+        return all(holds_for(v) for v in request_values), described
+    return any(holds_for(v) for v in request_values), described
+
+
+def condition_satisfied(clauses, context: dict) -> bool | None:
+    """AND of every clause: ``False`` if one fails, ``None`` if one is undecidable, else ``True``."""
+    outcome = True
+    for clause in clauses:
+        result, _ = evaluate_clause(clause, context)
+        if result is False:
+            return False
+        if result is None:
+            outcome = None
+    return outcome
+
+
+def root_user_context(principal_arn: str) -> dict:
+    """Request context of the root user signing in with its own credentials.
+
+    Only ``aws:PrincipalArn`` is known. ``aws:AssumedRoot`` is known absent: it is set only for
+    AssumeRoot sessions, which is exactly what AWS's reference SCP exempts. Every other key is unknown.
+    """
+    return {PRINCIPAL_ARN_KEY: principal_arn, ASSUMED_ROOT_KEY: ABSENT}
+
+
+@dataclass(frozen=True)
+class PrincipalConditionCheck:
+    """Whether a Condition block applies to one principal, and what else it depends on."""
+    satisfied: bool
+    principal_only: bool          # only aws:PrincipalArn clauses plus AssumeRoot exemptions
+    failed: tuple[str, ...]       # clauses that are false for this principal
+    other: tuple[str, ...]        # clauses on keys we cannot know (they narrow the statement)
+
+
+def check_principal_condition(clauses, principal_arn: str) -> PrincipalConditionCheck:
+    """Evaluate a statement's Condition for the root user's request context.
+
+    ``satisfied`` is True only when every clause is decided true for ``principal_arn`` — any clause
+    on another key (``aws:RequestedRegion``, ...) leaves it False, because the statement might not
+    apply. Clauses on ``aws:AssumedRoot`` that hold for a non-AssumeRoot request (e.g.
+    ``Null: {aws:AssumedRoot: true}``) are the allowed exemption.
+    """
+    context = root_user_context(principal_arn)
+    failed, other = [], []
+    for clause in clauses:
+        outcome, note = evaluate_clause(clause, context)
+        if clause.key not in (PRINCIPAL_ARN_KEY, ASSUMED_ROOT_KEY) or outcome is None:
+            other.append(note)
+        elif outcome is False:
+            failed.append(note)
+    return PrincipalConditionCheck(
+        satisfied=not failed and not other,
+        principal_only=not other,
+        failed=tuple(failed),
+        other=tuple(other),
+    )
