@@ -85,6 +85,11 @@ class RunCache:
 RUN_CACHE = RunCache()
 
 
+def utcnow():
+    """The run's clock (tests freeze it to replay recorded responses)."""
+    return datetime.now(timezone.utc)
+
+
 def reset():
     """Forget all evidence: the next filter evaluation reads AWS again."""
     RUN_CACHE.clear()
@@ -202,7 +207,7 @@ class AccountEvidence:
             if not isinstance(generated_time, datetime):
                 return Evidence.failure("iam:GetCredentialReport: response has no GeneratedTime",
                                         "UnreadableResponse")
-            age = (datetime.now(timezone.utc) - generated_time).total_seconds()
+            age = (utcnow() - generated_time).total_seconds()
             if age > max_age_seconds and not generated:
                 outcome = self._generate_report(client)
                 if not outcome.ok:

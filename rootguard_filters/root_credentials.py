@@ -1,6 +1,4 @@
 """Root MFA and root credential filters on ``aws.account``."""
-from datetime import datetime, timezone
-
 from c7n.exceptions import PolicyValidationError
 from c7n.resources.account import Account
 from c7n.utils import type_schema
@@ -10,6 +8,7 @@ from rootguard_filters.decide.credentials import (
     CONDITIONS, REPORT_CONDITIONS, decide_root_credentials, root_report_facts)
 from rootguard_filters.decide.mfa import (
     CREDENTIAL_KINDS, DEFAULT_CREDENTIAL_KINDS, STATES, decide_root_mfa)
+from rootguard_filters import evidence as evidence_module
 from rootguard_filters.evidence import AccountEvidence
 from rootguard_filters.logic.credential_report import CredentialReportError
 from rootguard_filters.verdict import could_not_evaluate
@@ -170,5 +169,5 @@ class RootCredentials(RootguardFilter):
         facts = meta = error = None
         if wants_report:
             facts, meta, error = read_report(self, evidence)
-        return decide_root_credentials(summary.value, facts, conditions, datetime.now(timezone.utc),
+        return decide_root_credentials(summary.value, facts, conditions, evidence_module.utcnow(),
                                        report_meta=meta, report_error=error)
