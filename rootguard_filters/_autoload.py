@@ -6,7 +6,6 @@ modules whose registries the pack extends, and calls ``rootguard_filters.registe
 first of them has executed. That is how plain ``custodian`` and c7n-org workers (fork or spawn) see
 the pack: c7n itself has no plugin loading (upstream issues #6443, #9187).
 """
-import importlib.abc
 import importlib.machinery
 import sys
 
@@ -14,7 +13,8 @@ import sys
 TRIGGER_MODULES = frozenset({"c7n.resources.account", "c7n.resources.org"})
 
 
-class _RegisterAfterExec(importlib.abc.Loader):
+# Plain classes, not importlib.abc subclasses: importing importlib.abc costs tens of milliseconds.
+class _RegisterAfterExec:
     def __init__(self, loader):
         self._loader = loader
 
@@ -27,7 +27,7 @@ class _RegisterAfterExec(importlib.abc.Loader):
         _register()
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
     def find_spec(self, fullname, path, target=None):
         if fullname not in TRIGGER_MODULES:
             return None
