@@ -1,0 +1,531 @@
+"""Read custodian / c7n-org output directories into an accounts × controls ``Matrix``.
+
+Only files are read (no c7n import), so any past run's output can be reported. Layouts:
+
+* c7n-org: ``OUT/<account-name>/<region>/<policy>/`` — the directory name is the account *name* from
+  accounts.yml; c7n-org puts the account id into ``metadata.json`` under ``config.account_id``.
+* plain custodian: ``OUT/<policy>/`` for one account (``config.account_id`` from STS or ``--assume``).
+
+A policy directory holds ``metadata.json`` (written when the policy's run ends, even on error),
+``resources.json`` (only flagged resources; written only when the resource query finished),
+``rootguard-verdicts.json`` (every verdict of the pack's filters) and ``custodian-run.log``.
+"""
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from rootguard_filters.catalog import BY_ID, CONTROLS, SEVERITIES
+from rootguard_filters.verdict import (
+    COMPLIANT, COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_APPLICABLE, STATUSES)
+
+# A report-only status: no output exists for the cell. It is never folded into compliant.
+NOT_EVALUATED = "not-evaluated"
+REPORT_STATUSES = (COMPLIANT, NON_COMPLIANT, COULD_NOT_EVALUATE, NOT_APPLICABLE, NOT_EVALUATED)
+
+# Worst first. When one account × control has several outputs (regions, or several source
+# accounts for an org-level control) the worst wins: an unknown outranks a finding because it may
+# hide one *and* says the audit itself is broken; a missing output outranks not-applicable and
+# compliant because nothing was checked.
+WORST_FIRST = (COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_EVALUATED, NOT_APPLICABLE, COMPLIANT)
+_RANK = {status: rank for rank, status in enumerate(WORST_FIRST)}
+
+ORG_RESOURCE = "aws.org-account"
+VERDICTS_FILE = "rootguard-verdicts.json"   # same name as rootguard_filters.base (which imports c7n)
+ANNOTATION_KEY = "c7n:rootguard"
+RUN_FILES = ("metadata.json", "resources.json", VERDICTS_FILE, "custodian-run.log")
+# Logged by c7n.output.LogOutput.__exit__ when a policy run raises (plain custodian only: c7n-org
+# silences the custodian.output logger, so there a missing resources.json is the error signal).
+POLICY_ERROR_LINE = "Error while executing policy"
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ - ")
+
+
+class ReportInputError(Exception):
+    """The output directory or the accounts file cannot be read at all (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    status: str
+    reason: str
+    details: dict = field(default_factory=dict)
+    policy: str = None
+    region: str = None
+
+    def as_dict(self):
+        return {"status": self.status, "reason": self.reason, "details": self.details,
+                "policy": self.policy, "region": self.region}
+
+
+@dataclass(eq=False)
+class Account:
+    """One account row; ``id`` may be unknown (a c7n-org directory without metadata)."""
+    id: str = None
+    name: str = None
+    declared: bool = False      # listed in the accounts file
+
+    @property
+    def key(self):
+        return self.id or f"name:{self.name}"
+
+    @property
+    def label(self):
+        if self.name and self.id and self.name != self.id:
+            return f"{self.name} ({self.id})"
+        return self.name or self.id or "?"
+
+
+def worst(cells):
+    """The worst cell (ties keep the first, i.e. the first region in directory order)."""
+    return min(cells, key=lambda cell: _RANK[cell.status])
+
+
+@dataclass
+class Matrix:
+    accounts: list
+    cells: dict                  # (account.key, control id) -> Cell
+    controls: tuple = CONTROLS
+    source: str = None
+    notes: list = field(default_factory=list)
+
+    def cell(self, account, control_id):
+        key = account if isinstance(account, str) else account.key
+        return self.cells[(key, control_id)]
+
+    def ordered_controls(self):
+        """Controls grouped by priority (Critical, High, Medium), catalogue order within a group."""
+        return [c for severity in SEVERITIES for c in self.controls if c.severity == severity]
+
+    def controls_by_severity(self):
+        groups = [(s, [c for c in self.controls if c.severity == s]) for s in SEVERITIES]
+        return [(severity, controls) for severity, controls in groups if controls]
+
+    def totals_by_control(self):
+        return {c.id: self._count(self.cell(a, c.id) for a in self.accounts) for c in self.controls}
+
+    def totals_by_account(self):
+        return {a.key: self._count(self.cell(a, c.id) for c in self.controls) for a in self.accounts}
+
+    @staticmethod
+    def _count(cells):
+        totals = dict.fromkeys(REPORT_STATUSES, 0)
+        for cell in cells:
+            totals[cell.status] += 1
+        return totals
+
+    def to_dict(self):
+        return {
+            "source": self.source,
+            "statuses_worst_first": list(WORST_FIRST),
+            "controls": [{"id": c.id, "title": c.title, "severity": c.severity, "cis": list(c.cis),
+                          "security_hub": list(c.security_hub), "resource": c.resource}
+                         for c in self.ordered_controls()],
+            "accounts": [{"id": a.id, "name": a.name, "declared": a.declared} for a in self.accounts],
+            "cells": [dict(account_id=a.id, account_name=a.name, control=c.id,
+                           **self.cell(a, c.id).as_dict())
+                      for a in self.accounts for c in self.ordered_controls()],
+            "totals": {"by_control": self.totals_by_control(),
+                       "by_account": {a.label: t for a, t in
+                                      zip(self.accounts, self.totals_by_account().values())}},
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a matrix from ``to_dict()`` output (the JSON format)."""
+        accounts = [Account(a["id"], a["name"], a.get("declared", False)) for a in data["accounts"]]
+        by_pair = {(a.id, a.name): a for a in accounts}
+        cells = {}
+        for row in data["cells"]:
+            account = by_pair[(row["account_id"], row["account_name"])]
+            cells[(account.key, row["control"])] = Cell(
+                row["status"], row["reason"], row.get("details") or {}, row.get("policy"), row.get("region"))
+        controls = tuple(BY_ID[c["id"]] for c in data["controls"] if c["id"] in BY_ID)
+        return cls(accounts, cells, controls or CONTROLS, data.get("source"), list(data.get("notes", [])))
+
+
+# ---------------------------------------------------------------- accounts
+
+def normalise_id(value):
+    """Account ids as 12-digit strings (YAML may have read an unquoted id as an int)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return str(value).zfill(12)
+    return str(value)
+
+
+class AccountIndex:
+    """Maps account ids ↔ names from every source; the accounts file's names win."""
+
+    def __init__(self):
+        self.accounts = []
+        self._by_id = {}
+        self._by_name = {}
+
+    def resolve(self, account_id=None, name=None, declared=False):
+        account_id = normalise_id(account_id)
+        account = self._by_id.get(account_id) if account_id else None
+        if account is None and name in self._by_name:
+            candidate = self._by_name[name]
+            # A name only merges with an account whose id is unknown or equal.
+            if account_id is None or candidate.id in (None, account_id):
+                account = candidate
+        if account is None:
+            account = Account(account_id, name, declared)
+            self.accounts.append(account)
+        if account_id and not account.id:
+            account.id = account_id
+        if name and not account.name:
+            account.name = name
+        account.declared = account.declared or declared
+        if account.id:
+            self._by_id[account.id] = account
+        if account.name:
+            self._by_name.setdefault(account.name, account)
+        return account
+
+    def id_for_name(self, name):
+        account = self._by_name.get(name)
+        return account.id if account else None
+
+    def ordered(self):
+        """Accounts file order first, then the others by label."""
+        declared = [a for a in self.accounts if a.declared]
+        others = sorted((a for a in self.accounts if not a.declared), key=lambda a: a.label.lower())
+        return declared + others
+
+
+def load_accounts_file(path):
+    """[(account_id, name)] from a c7n-org accounts file (YAML or JSON)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            # BaseLoader keeps every scalar a string: an unquoted 0123... id stays intact.
+            data = yaml.load(f, Loader=yaml.BaseLoader)
+    except (OSError, yaml.YAMLError) as error:
+        raise ReportInputError(f"cannot read accounts file {path}: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
+        raise ReportInputError(f"accounts file {path} has no 'accounts' list")
+    entries = []
+    for entry in data["accounts"]:
+        if not isinstance(entry, dict) or not (entry.get("account_id") or entry.get("name")):
+            raise ReportInputError(f"accounts file {path}: entry without account_id or name: {entry!r}")
+        entries.append((normalise_id(entry.get("account_id")), entry.get("name") or entry.get("account_id")))
+    return entries
+
+
+# ---------------------------------------------------------------- one policy directory
+
+@dataclass
+class PolicyRun:
+    """What one ``<policy>/`` directory says."""
+    policy: str
+    path: str
+    account_name: str = None     # c7n-org directory name
+    region: str = None
+    account_id: str = None       # metadata.json config.account_id
+    error: str = None            # the run failed: every cell it feeds is could-not-evaluate
+    resources: list = field(default_factory=list)
+    verdicts: dict = field(default_factory=dict)
+    has_verdict_file: bool = False
+
+    @property
+    def where(self):
+        parts = [p for p in (self.account_name, self.region) if p]
+        return "/".join(parts + [self.policy])
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def log_error(log_path):
+    """The exception a policy run logged as fatal, or None."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for index, line in enumerate(lines):
+        if POLICY_ERROR_LINE in line:
+            # The traceback follows the record; its last line names the exception.
+            trace = [t for t in lines[index + 1:] if t.strip()]
+            end = next((i for i, t in enumerate(trace) if LOG_RECORD.match(t)), len(trace))
+            return trace[end - 1].strip() if end else line.split(" - ", 3)[-1]
+    return None
+
+
+def check_verdict(entry, where):
+    """A verdict dict as the pack writes it, or a ValueError."""
+    if not isinstance(entry, dict) or entry.get("status") not in STATUSES:
+        raise ValueError(f"malformed verdict in {where}: {entry!r:.120}")
+    return {"status": entry["status"], "reason": str(entry.get("reason") or ""),
+            "details": entry.get("details") if isinstance(entry.get("details"), dict) else {}}
+
+
+def read_verdict_file(path):
+    """{resource id: {filter type: verdict}} from ``rootguard-verdicts.json``."""
+    document = read_json(path)
+    if not isinstance(document, dict) or not isinstance(document.get("verdicts"), dict):
+        raise ValueError(f"{VERDICTS_FILE} has no 'verdicts' object")
+    verdicts = {}
+    for resource_id, by_filter in document["verdicts"].items():
+        if not isinstance(by_filter, dict):
+            raise ValueError(f"{VERDICTS_FILE}: verdicts of {resource_id} are not an object")
+        verdicts[str(resource_id)] = {ftype: check_verdict(v, VERDICTS_FILE) for ftype, v in by_filter.items()}
+    return verdicts
+
+
+def read_policy_dir(path, policy, account_name=None, region=None):
+    """Read one policy directory; never raises for a bad file (the error lands in ``run.error``)."""
+    run = PolicyRun(policy, path, account_name, region)
+    metadata_path = os.path.join(path, "metadata.json")
+    if not os.path.exists(metadata_path):
+        run.error = "no metadata.json: the policy did not run to completion"
+        return run
+    try:
+        metadata = read_json(metadata_path)
+        config = metadata.get("config") or {}
+        run.account_id = normalise_id(config.get("account_id"))
+        run.region = run.region or config.get("region")
+    except (OSError, ValueError, AttributeError) as error:
+        run.error = f"metadata.json unreadable: {error}"
+        return run
+    logged = log_error(os.path.join(path, "custodian-run.log"))
+    if logged:
+        run.error = f"policy errored: {logged}"
+        return run
+    resources_path = os.path.join(path, "resources.json")
+    if not os.path.exists(resources_path):
+        # c7n writes resources.json once the query and filters finished; metadata.json always.
+        run.error = "policy errored: no resources.json (the resource query or a filter failed)"
+        return run
+    try:
+        run.resources = read_json(resources_path)
+        if not isinstance(run.resources, list) or not all(isinstance(r, dict) for r in run.resources):
+            raise ValueError("not a list of resources")
+    except (OSError, ValueError) as error:
+        run.error = f"resources.json unreadable: {error}"
+        return run
+    verdicts_path = os.path.join(path, VERDICTS_FILE)
+    if os.path.exists(verdicts_path):
+        try:
+            run.verdicts = read_verdict_file(verdicts_path)
+            run.has_verdict_file = True
+        except (OSError, ValueError) as error:
+            run.error = f"{VERDICTS_FILE} unreadable: {error}"
+    return run
+
+
+# ---------------------------------------------------------------- verdicts → cell
+
+def annotations(resource, where):
+    """The pack's ``c7n:rootguard`` annotation of a flagged resource."""
+    annotated = resource.get(ANNOTATION_KEY) or {}
+    if not isinstance(annotated, dict):
+        raise ValueError(f"malformed {ANNOTATION_KEY} annotation in {where}")
+    return {ftype: check_verdict(v, where) for ftype, v in annotated.items()}
+
+
+def join_reasons(verdicts):
+    return "; ".join(dict.fromkeys(f"{ftype}: {v['reason']}" for ftype, v in verdicts.items() if v["reason"]))
+
+
+def decide_cell(run, flagged, verdicts):
+    """The cell rules: flagged → could-not-evaluate / non-compliant; else not-applicable / compliant."""
+    def pick(status):
+        return {ftype: v for ftype, v in verdicts.items() if v["status"] == status}
+
+    def cell(status, chosen, fallback):
+        details = {ftype: v["details"] for ftype, v in chosen.items() if v["details"]}
+        return Cell(status, join_reasons(chosen) or fallback, details, run.policy, run.region)
+
+    if flagged:
+        if pick(COULD_NOT_EVALUATE):
+            return cell(COULD_NOT_EVALUATE, pick(COULD_NOT_EVALUATE), "could not evaluate")
+        return cell(NON_COMPLIANT, pick(NON_COMPLIANT), f"flagged by {run.policy}")
+    if pick(NOT_APPLICABLE):
+        return cell(NOT_APPLICABLE, pick(NOT_APPLICABLE), "not applicable")
+    return cell(COMPLIANT, pick(COMPLIANT), f"not flagged by {run.policy}")
+
+
+def error_cell(run, reason=None):
+    return Cell(COULD_NOT_EVALUATE, reason or f"{run.where}: {run.error}", {}, run.policy, run.region)
+
+
+def account_cell(run, account_id):
+    """The cell of an ``aws.account`` control from the account's own run."""
+    if run.error:
+        return error_cell(run, run.error)
+    try:
+        verdicts = dict(run.verdicts.get(account_id, {})) if account_id else {}
+        if not verdicts and len(run.verdicts) == 1:
+            # One account per run: a lone verdict key is that account even if the id is unknown.
+            verdicts = dict(next(iter(run.verdicts.values())))
+        for resource in run.resources:
+            for ftype, verdict in annotations(resource, f"{run.where}/resources.json").items():
+                verdicts.setdefault(ftype, verdict)
+    except ValueError as error:
+        return error_cell(run, str(error))
+    return decide_cell(run, bool(run.resources), verdicts)
+
+
+def member_cells(run):
+    """{member id: (cell, name)} of an ``aws.org-account`` control from the management account's run."""
+    where = f"{run.where}/resources.json"
+    flagged = {}
+    for resource in run.resources:
+        member = normalise_id(resource.get("Id") or resource.get("account_id"))
+        if member is None:
+            raise ValueError(f"flagged resource without Id in {where}")
+        flagged[member] = resource
+    members = {}
+    for member in dict.fromkeys(list(run.verdicts) + list(flagged)):
+        verdicts = dict(run.verdicts.get(member, {}))
+        resource = flagged.get(member, {})
+        for ftype, verdict in annotations(resource, where).items():
+            verdicts.setdefault(ftype, verdict)
+        members[member] = (decide_cell(run, member in flagged, verdicts), resource.get("Name"))
+    return members
+
+
+# ---------------------------------------------------------------- the output tree
+
+def subdirs(path):
+    return sorted(e.path for e in os.scandir(path) if e.is_dir())
+
+
+def is_policy_dir(path):
+    return any(os.path.exists(os.path.join(path, name)) for name in RUN_FILES)
+
+
+def find_policy_dirs(out):
+    """(account dir name | None, region | None, policy, path) for every policy directory."""
+    children = subdirs(out)
+    plain = any(os.path.basename(c) in BY_ID or is_policy_dir(c) for c in children)
+    if plain:
+        for path in children:
+            yield None, None, os.path.basename(path), path
+        return
+    for account_dir in children:
+        for region_dir in subdirs(account_dir):
+            for path in subdirs(region_dir):
+                yield os.path.basename(account_dir), os.path.basename(region_dir), os.path.basename(path), path
+
+
+class _Collector:
+    def __init__(self, out, declared):
+        self.out = out
+        self.index = AccountIndex()
+        for account_id, name in declared:
+            self.index.resolve(account_id, name, declared=True)
+        self.found = {}            # (account, control id) -> [Cell]
+        self.with_output = set()   # accounts with at least one policy directory
+        self.org_runs = {}         # control id -> [(source account, PolicyRun)]
+        self.notes = []
+
+    def read(self, policy_dirs):
+        """Read every policy directory of the pack; other policies' output is noted and skipped."""
+        runs = []
+        for account_name, region, policy, path in policy_dirs:
+            if policy in BY_ID:
+                runs.append(read_policy_dir(path, policy, account_name, region))
+            else:
+                self.notes.append(f"ignored {os.path.relpath(path, self.out)}: not a rootguard control")
+        # Plain layout: one account ran everything; any run that knows its id names it.
+        self.plain_id = next((r.account_id or self.resource_account_id(r) for r in runs
+                              if r.account_name is None and (r.account_id or self.resource_account_id(r))), None)
+        for run in runs:
+            self.add(run)
+
+    def add(self, run):
+        policy = run.policy
+        source = self.source_account(run)
+        self.with_output.add(source)
+        if BY_ID[policy].resource == ORG_RESOURCE:
+            self.org_runs.setdefault(policy, []).append((source, run))
+        else:
+            self.found.setdefault((source, policy), []).append(account_cell(run, source.id))
+
+    def source_account(self, run):
+        """The account whose credentials ran the policy."""
+        if run.account_name is not None:      # c7n-org: the directory is the accounts.yml name
+            known = self.index.id_for_name(run.account_name)
+            return self.index.resolve(known or run.account_id, run.account_name)
+        account_id = run.account_id or self.plain_id
+        return self.index.resolve(account_id, None if account_id else "(this account)")
+
+    @staticmethod
+    def resource_account_id(run):
+        """An aws.account resource names its account (used when metadata.json is missing)."""
+        if BY_ID[run.policy].resource == ORG_RESOURCE:
+            return None
+        for resource in run.resources:
+            if resource.get("account_id"):
+                return normalise_id(resource["account_id"])
+        return None
+
+    def add_org_control(self, control_id):
+        runs = self.org_runs.get(control_id, [])
+        good = [(src, run) for src, run in runs if not run.error]
+        for source, run in runs:
+            if run.error and good:
+                # Members can't list the organization; the management account's run answers.
+                self.notes.append(f"{control_id}: ignored failed run in {source.label}: {run.error}")
+        if not good:
+            for source, run in runs:
+                for account in self.index.accounts:
+                    self.found.setdefault((account, control_id), []).append(
+                        error_cell(run, f"{run.error} (in {source.label}, which evaluates the organization)"))
+            return
+        for source, run in good:
+            try:
+                members = member_cells(run)
+            except ValueError as error:
+                for account in self.index.accounts:
+                    self.found.setdefault((account, control_id), []).append(error_cell(run, str(error)))
+                continue
+            for member_id, (cell, name) in members.items():
+                account = self.index.resolve(member_id, name)
+                self.found.setdefault((account, control_id), []).append(cell)
+
+    def missing_cell(self, account, control):
+        if control.resource == ORG_RESOURCE and self.org_runs.get(control.id):
+            sources = ", ".join(sorted({src.label for src, _ in self.org_runs[control.id]}))
+            return Cell(NOT_EVALUATED, f"not among the accounts {control.id} reported (run in {sources})",
+                        policy=control.id)
+        if control.resource == ORG_RESOURCE:
+            return Cell(NOT_EVALUATED, f"no output of {control.id} (runs in the management account)",
+                        policy=control.id)
+        if account not in self.with_output:
+            return Cell(NOT_EVALUATED, "no output for this account (role not assumed or account not run)",
+                        policy=control.id)
+        return Cell(NOT_EVALUATED, f"no output of policy {control.id} for this account", policy=control.id)
+
+    def matrix(self):
+        for control in CONTROLS:
+            if control.resource == ORG_RESOURCE:
+                self.add_org_control(control.id)
+        accounts = self.index.ordered()
+        cells = {}
+        for account in accounts:
+            for control in CONTROLS:
+                found = self.found.get((account, control.id))
+                cells[(account.key, control.id)] = worst(found) if found else self.missing_cell(account, control)
+        return Matrix(accounts, cells, CONTROLS, self.out, self.notes)
+
+
+def collect(out, accounts_file=None):
+    """Read the output tree ``out`` (and optionally a c7n-org accounts file) into a Matrix."""
+    declared = load_accounts_file(accounts_file) if accounts_file else []
+    if not os.path.isdir(out):
+        raise ReportInputError(f"{out} is not a directory")
+    collector = _Collector(out, declared)
+    try:
+        collector.read(list(find_policy_dirs(out)))
+    except OSError as error:
+        raise ReportInputError(f"cannot read {out}: {error}") from error
+    return collector.matrix()
