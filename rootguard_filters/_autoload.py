@@ -6,7 +6,6 @@ modules whose registries the pack extends, and calls ``rootguard_filters.registe
 first of them has executed. That is how plain ``custodian`` and c7n-org workers (fork or spawn) see
 the pack: c7n itself has no plugin loading (upstream issues #6443, #9187).
 """
-import importlib.machinery
 import sys
 
 # c7n imports these before it builds any aws.account / aws.org-account filter.
@@ -31,10 +30,15 @@ class _Finder:
     def find_spec(self, fullname, path, target=None):
         if fullname not in TRIGGER_MODULES:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        spec = _path_finder().find_spec(fullname, path, target)
         if spec is not None and spec.loader is not None:
             spec.loader = _RegisterAfterExec(spec.loader)
         return spec
+
+
+def _path_finder():
+    # The PathFinder class already on sys.meta_path: importing importlib.machinery costs milliseconds.
+    return next(f for f in sys.meta_path if getattr(f, "__name__", None) == "PathFinder")
 
 
 _FINDER = _Finder()

@@ -99,8 +99,8 @@ def test_start_up_cost_of_the_pth_is_well_under_5ms(venv, tmp_path):
     costs = {m.group(2).strip(): int(m.group(1))
              for m in re.finditer(r"import time:\s+\d+ \|\s+(\d+) \|\s+(.+)", result.stderr)}
     assert "rootguard_filters._autoload" in costs
-    pack = costs["rootguard_filters"] + costs["rootguard_filters._autoload"]
-    assert pack < 5000, costs
+    # cumulative: _autoload and everything it imports (the rootguard_filters package itself)
+    assert costs["rootguard_filters._autoload"] < 5000, costs
 
 
 def c7n_org_run(venv, tmp_path, start_method):
