@@ -75,6 +75,11 @@ class RunCache:
                 self._values[key] = fetch()
             return self._values[key]
 
+    def forget(self, key):
+        """Drop one entry: an action that changed AWS makes the next read fetch again."""
+        with self._guard:
+            self._values.pop(key, None)
+
     def clear(self):
         with self._guard:
             self._values.clear()

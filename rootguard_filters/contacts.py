@@ -1,0 +1,349 @@
+"""Account recovery contacts: the ``alternate-contacts`` filter and ``set-alternate-contact`` action.
+
+Both exist on ``aws.account`` (the account the policy runs in) and on ``aws.org-account`` (every
+account of the organization, read from the management account or a delegated administrator with
+trusted access for ``account.amazonaws.com``). For a member the calls pass ``AccountId``; for the
+caller's own account they must not: botocore's model for Get/PutAlternateContact and
+GetContactInformation says "The management account can't specify its own AccountId; it must call the
+operation in standalone context by not including the AccountId parameter."
+"""
+import logging
+
+from botocore.exceptions import ClientError
+from c7n.actions import BaseAction
+from c7n.resources.account import Account
+from c7n.resources.org import OrgAccount
+from c7n.utils import type_schema
+
+from rootguard_filters.base import RootguardFilter
+from rootguard_filters.decide.contacts import (
+    CONTACT_TYPES, DEFAULT_REQUIRED, ContactsEvidence, decide_alternate_contacts, types_to_read)
+from rootguard_filters.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
+
+log = logging.getLogger("custodian.rootguard")
+
+ACTIONS_ANNOTATION_KEY = "c7n:rootguard-actions"
+NOT_FOUND = "ResourceNotFoundException"
+
+# ---- evidence ------------------------------------------------------------------------------------
+
+
+def _call_label(operation, target_account, *params):
+    shown = [*params, *([f"AccountId={target_account}"] if target_account else [])]
+    return f"account:{operation}({', '.join(shown)})" if shown else f"account:{operation}"
+
+
+def _not_found_is_none(call):
+    """Run ``call``; ``ResourceNotFoundException`` means "not set" and reads as None."""
+    def run():
+        try:
+            return call()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == NOT_FOUND:
+                return None
+            raise
+    return run
+
+
+def _account_params(target_account):
+    return {"AccountId": target_account} if target_account else {}
+
+
+def alternate_contact(evidence, contact_type, target_account=None):
+    """Evidence whose value is the ``AlternateContact`` structure, or None when that type is unset."""
+    def fetch():
+        client = evidence.client("account")
+        params = {"AlternateContactType": contact_type, **_account_params(target_account)}
+        return guarded(
+            _call_label("GetAlternateContact", target_account, contact_type),
+            _not_found_is_none(lambda: retry(client.get_alternate_contact, **params)["AlternateContact"]))
+    key = (evidence.account_id, "account", "GetAlternateContact", contact_type, target_account)
+    return RUN_CACHE.get(key, fetch)
+
+
+def contact_information(evidence, target_account=None):
+    """Evidence whose value is the ``GetContactInformation`` response, or None when there is none."""
+    def fetch():
+        client = evidence.client("account")
+        params = _account_params(target_account)
+        return guarded(
+            _call_label("GetContactInformation", target_account),
+            _not_found_is_none(lambda: retry(client.get_contact_information, **params)))
+    key = (evidence.account_id, "account", "GetContactInformation", target_account)
+    return RUN_CACHE.get(key, fetch)
+
+
+def own_or_member(account_id, evidence):
+    """``AccountId`` to pass for ``account_id``: None for the caller's own account."""
+    return None if account_id == evidence.account_id else account_id
+
+
+def read_contacts(evidence, contact_types, with_contact_information, target_account=None):
+    """The :class:`ContactsEvidence` the options need, each call at most once per run."""
+    contacts, errors = {}, {}
+    for contact_type in contact_types:
+        outcome = alternate_contact(evidence, contact_type, target_account)
+        if outcome.ok:
+            contacts[contact_type] = outcome.value
+        else:
+            errors[contact_type] = outcome.error
+    info = info_error = None
+    if with_contact_information:
+        outcome = contact_information(evidence, target_account)
+        info, info_error = outcome.value, outcome.error
+    return ContactsEvidence(contacts, errors, info, info_error)
+
+
+# ---- filter --------------------------------------------------------------------------------------
+
+REQUIRED_OPTION = {
+    "type": "array", "uniqueItems": True, "items": {"enum": list(CONTACT_TYPES)},
+    "description": "Alternate contact types that must be set (default SECURITY, OPERATIONS)."}
+FILTER_SCHEMA = type_schema(
+    "alternate-contacts",
+    **{
+        "distinct-emails": {
+            "type": "boolean",
+            "description": "Flag the account when two set alternate contacts share an email address "
+                           "(case-insensitive); reads all three types."},
+        "contact-information": {
+            "type": "boolean",
+            "description": "Flag the account when its primary contact information is missing."},
+    },
+)
+# Added after the fact: type_schema's own ``required`` parameter (the schema's required keys)
+# would swallow an option of that name.
+FILTER_SCHEMA["properties"]["required"] = REQUIRED_OPTION
+
+
+class AlternateContactsBase(RootguardFilter):
+    """Shared logic; subclasses say which account a resource is (None: the caller's own)."""
+
+    schema = FILTER_SCHEMA
+    schema_alias = False
+    permissions = ("account:GetAlternateContact",)
+
+    def get_permissions(self):
+        if self.data.get("contact-information"):
+            return [*self.permissions, "account:GetContactInformation"]
+        return list(self.permissions)
+
+    def target_account(self, resource, evidence):
+        raise NotImplementedError
+
+    def verdict(self, resource):
+        evidence = AccountEvidence(self.manager)
+        target = self.target_account(resource, evidence)
+        required = self.data.get("required", list(DEFAULT_REQUIRED))
+        distinct = self.data.get("distinct-emails", False)
+        with_info = self.data.get("contact-information", False)
+        contacts = read_contacts(evidence, types_to_read(required, distinct), with_info, target)
+        return decide_alternate_contacts(contacts, required, distinct, with_info,
+                                         account_id=target or evidence.account_id)
+
+
+@Account.filter_registry.register("alternate-contacts")
+class AccountAlternateContacts(AlternateContactsBase):
+    """Flags the account when a required alternate contact is unset, two contacts share a mailbox,
+    or (``contact-information: true``) its primary contact information is missing.
+
+    ``required`` lists the types that must be set (SECURITY, OPERATIONS, BILLING; default SECURITY
+    and OPERATIONS). ``GetAlternateContact`` answering ``ResourceNotFoundException`` means unset;
+    any other error (AccessDenied, throttling that persists) flags the account as
+    could-not-evaluate naming the call, never compliant. The annotation
+    ``c7n:rootguard.alternate-contacts`` lists the set contacts (type -> email), the missing ones and
+    duplicated emails.
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: alternate-contacts-missing
+            resource: aws.account
+            filters:
+              - type: alternate-contacts
+                required: [SECURITY, OPERATIONS]
+                distinct-emails: true
+                contact-information: true
+    """
+
+    def target_account(self, resource, evidence):
+        return None
+
+
+@OrgAccount.filter_registry.register("alternate-contacts")
+class OrgAccountAlternateContacts(AlternateContactsBase):
+    """Flags each organization account whose required alternate contacts are unset, share a mailbox,
+    or (``contact-information: true``) whose primary contact information is missing.
+
+    Run from the management account (or a delegated administrator) with trusted access for
+    ``account.amazonaws.com``: member accounts are read with ``AccountId``, the caller's own account
+    without it (AWS rejects a management account naming itself). Options and annotation as for the
+    ``aws.account`` filter of the same name.
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: org-alternate-contacts-missing
+            resource: aws.org-account
+            filters:
+              - type: alternate-contacts
+                required: [SECURITY, OPERATIONS, BILLING]
+    """
+
+    def target_account(self, resource, evidence):
+        return own_or_member(resource["Id"], evidence)
+
+
+# ---- action --------------------------------------------------------------------------------------
+
+# Shapes from botocore's account model (PutAlternateContactRequest); anchored, without the
+# surrounding whitespace the model tolerates.
+CONTACT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "title", "email", "phone"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 64},
+        "title": {"type": "string", "minLength": 1, "maxLength": 50},
+        "email": {"type": "string", "maxLength": 254, "pattern": r"^[\w+=.#|!&-]+@[\w.-]+\.\w+$"},
+        "phone": {"type": "string", "maxLength": 25, "pattern": r"^[\s0-9()+-]+$"},
+    },
+}
+API_FIELDS = {"name": "Name", "title": "Title", "email": "EmailAddress", "phone": "PhoneNumber"}
+
+
+def desired_contact(values):
+    """The policy's contact as the API spells it."""
+    return {API_FIELDS[k]: v for k, v in values.items()}
+
+
+def contact_differs(current, desired):
+    """True when the account's contact (None: unset) is not already the desired one."""
+    if not current:
+        return True
+    return any(
+        (current.get(f) or "").strip().casefold() != v.strip().casefold() if f == "EmailAddress"
+        else current.get(f) != v
+        for f, v in desired.items())
+
+
+class SetAlternateContactBase(BaseAction):
+    """Shared logic; subclasses say which account a resource is (None: the caller's own)."""
+
+    schema = type_schema(
+        "set-alternate-contact",
+        required=["contacts"],
+        contacts={
+            "type": "object", "minProperties": 1, "additionalProperties": False,
+            "properties": {t: CONTACT_SCHEMA for t in CONTACT_TYPES},
+        },
+    )
+    schema_alias = False
+    permissions = ("account:GetAlternateContact", "account:PutAlternateContact")
+
+    def target_account(self, resource, evidence):
+        raise NotImplementedError
+
+    def process(self, resources):
+        evidence = AccountEvidence(self.manager)
+        for resource in resources:
+            report = self.set_contacts(evidence, self.target_account(resource, evidence))
+            resource.setdefault(ACTIONS_ANNOTATION_KEY, {})[self.type] = report
+
+    def set_contacts(self, evidence, target):
+        """Write each configured contact that differs from the account's; return what happened."""
+        dryrun = bool(self.manager.config.dryrun)
+        report = {"account_id": target or evidence.account_id, "dryrun": dryrun,
+                  "set": [], "unchanged": [], "errors": {}}
+        client = None
+        for contact_type in CONTACT_TYPES:
+            if contact_type not in self.data["contacts"]:
+                continue
+            desired = desired_contact(self.data["contacts"][contact_type])
+            # Compare first: never write what is already there (and never write blind).
+            current = alternate_contact(evidence, contact_type, target)
+            if not current.ok:
+                report["errors"][contact_type] = current.error
+                continue
+            if not contact_differs(current.value, desired):
+                report["unchanged"].append(contact_type)
+                continue
+            report["set"].append(contact_type)
+            if dryrun:
+                continue
+            client = client or evidence.client("account")
+            try:
+                retry(client.put_alternate_contact, AlternateContactType=contact_type,
+                      **desired, **_account_params(target))
+                # the next read in this run must see the contact just written
+                RUN_CACHE.forget((evidence.account_id, "account", "GetAlternateContact", contact_type, target))
+            except ClientError as error:
+                report["set"].remove(contact_type)
+                report["errors"][contact_type] = describe_error(
+                    _call_label("PutAlternateContact", target, contact_type), error)[0]
+        for contact_type, error in report["errors"].items():
+            log.warning("rootguard: %s for %s %s not set: %s",
+                        self.type, report["account_id"], contact_type, error)
+        return report
+
+
+@Account.action_registry.register("set-alternate-contact")
+class AccountSetAlternateContact(SetAlternateContactBase):
+    """Sets the account's alternate contacts to the values in the policy, writing only those that
+    differ (a second run writes nothing); ``--dryrun`` writes nothing.
+
+    Each type under ``contacts`` (SECURITY, OPERATIONS, BILLING) needs ``name``, ``title``,
+    ``email`` and ``phone``. The annotation ``c7n:rootguard-actions.set-alternate-contact`` lists
+    the types set, unchanged and failed.
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: set-alternate-contacts
+            resource: aws.account
+            filters:
+              - type: alternate-contacts
+            actions:
+              - type: set-alternate-contact
+                contacts:
+                  SECURITY: {name: Security Team, title: CISO, email: security@example.com,
+                             phone: "+1 555 0100"}
+                  OPERATIONS: {name: Ops Team, title: SRE lead, email: ops@example.com,
+                               phone: "+1 555 0101"}
+    """
+
+    def target_account(self, resource, evidence):
+        return None
+
+
+@OrgAccount.action_registry.register("set-alternate-contact")
+class OrgAccountSetAlternateContact(SetAlternateContactBase):
+    """Sets each organization account's alternate contacts to the values in the policy from the
+    management account (``AccountId`` for members), writing only those that differ.
+
+    Options and annotation as for the ``aws.account`` action of the same name.
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: org-set-alternate-contacts
+            resource: aws.org-account
+            filters:
+              - type: alternate-contacts
+            actions:
+              - type: set-alternate-contact
+                contacts:
+                  SECURITY: {name: Security Team, title: CISO, email: security@example.com,
+                             phone: "+1 555 0100"}
+    """
+
+    def target_account(self, resource, evidence):
+        return own_or_member(resource["Id"], evidence)

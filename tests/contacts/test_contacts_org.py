@@ -1,0 +1,58 @@
+"""alternate-contacts and set-alternate-contact on aws.org-account, from the management account (moto)."""
+import pytest
+
+from contacts_support import ACCOUNT, contacts_policy, put_contact, verdict_of
+
+CONTACTS = {
+    "SECURITY": {"name": "Security Team", "title": "Lead", "email": "security@example.com",
+                 "phone": "+1 206 555 0100"},
+    "OPERATIONS": {"name": "Ops Team", "title": "Lead", "email": "ops@example.com",
+                   "phone": "+1 206 555 0101"},
+}
+
+
+@pytest.fixture
+def member(moto_session):
+    """A member account of an organization whose management account is the caller."""
+    org = moto_session.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    status = org.create_account(AccountName="workload", Email="workload@example.com")["CreateAccountStatus"]
+    return status["AccountId"]
+
+
+def by_id(resources):
+    return {r["Id"]: r for r in resources}
+
+
+def test_member_is_read_with_account_id_and_management_without(moto_session, member, run_policy, api_calls):
+    put_contact(moto_session, "SECURITY", "security@example.com")
+    put_contact(moto_session, "OPERATIONS", "ops@example.com")
+    put_contact(moto_session, "SECURITY", "member-security@example.com", account_id=member)
+    calls = api_calls(moto_session)
+
+    flagged = by_id(run_policy(contacts_policy("aws.org-account"), moto_session))
+
+    assert set(flagged) == {member}
+    verdict = verdict_of(flagged[member])
+    assert verdict["details"]["account_id"] == member
+    assert verdict["details"]["set"] == {"SECURITY": "member-security@example.com"}
+    assert verdict["details"]["missing"] == ["OPERATIONS"]
+    reads = calls.named("GetAlternateContact")
+    assert {p.get("AccountId") for p in reads} == {member, None}
+    assert ACCOUNT not in {p.get("AccountId") for p in reads}   # AWS rejects naming yourself
+
+
+def test_org_action_sets_member_contacts_then_writes_nothing(moto_session, member, run_policy, api_calls):
+    put_contact(moto_session, "SECURITY", "security@example.com")
+    put_contact(moto_session, "OPERATIONS", "ops@example.com")
+    policy = {**contacts_policy("aws.org-account"),
+              "actions": [{"type": "set-alternate-contact", "contacts": CONTACTS}]}
+    calls = api_calls(moto_session)
+
+    [resource] = run_policy(policy, moto_session)
+    report = resource["c7n:rootguard-actions"]["set-alternate-contact"]
+    assert (report["account_id"], report["set"]) == (member, ["SECURITY", "OPERATIONS"])
+    assert [p.get("AccountId") for p in calls.named("PutAlternateContact")] == [member, member]
+    member_security = moto_session.client("account").get_alternate_contact(
+        AlternateContactType="SECURITY", AccountId=member)["AlternateContact"]
+    assert member_security["EmailAddress"] == "security@example.com"
