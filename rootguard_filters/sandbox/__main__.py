@@ -1,0 +1,5 @@
+import sys
+
+from rootguard_filters.sandbox.server import main
+
+sys.exit(main())
