@@ -80,6 +80,12 @@ class RunCache:
         with self._guard:
             self._values.pop(key, None)
 
+    def forget_account(self, account_id):
+        """Drop everything read from one account (its session stays): after an action wrote there."""
+        with self._guard:
+            for key in [k for k in self._values if k[0] == account_id and "session" not in k]:
+                del self._values[key]
+
     def clear(self):
         with self._guard:
             self._values.clear()

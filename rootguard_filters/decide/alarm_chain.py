@@ -1,0 +1,340 @@
+"""The root-usage alarm chain and the ``root-usage-alarm`` verdict (pure: API data in, Verdict out).
+
+A chain holds when every link holds: a multi-region, logging trail that records read and write
+management events and delivers to a CloudWatch Logs group; a metric filter on that group whose
+pattern covers root usage (judged against CloudTrail records, not compared as text); an alarm on the
+filter's metric that one root action triggers; an SNS topic among the alarm's actions; a confirmed
+subscription on that topic.
+
+The walk reads lazily through a ``ChainReader`` (any object with the methods below returning
+evidence with ``ok``/``value``/``error``), so a trail broken at its first link costs no further calls:
+
+- ``trails()``: DescribeTrails(includeShadowTrails=True) ``trailList``
+- ``trail_status(trail)``, ``event_selectors(trail)``: GetTrailStatus / GetEventSelectors responses
+- ``metric_filters(region, log_group_name)``: DescribeMetricFilters ``metricFilters``
+- ``alarms_for_metric(region, metric_name, namespace)``: DescribeAlarmsForMetric ``MetricAlarms``
+- ``subscriptions(topic_arn)``: ListSubscriptionsByTopic ``Subscriptions``
+
+The first complete chain wins. Otherwise each trail reports its first broken link (for a trail with
+several filters or alarms, the link reached furthest along the chain); an unreadable link (API error,
+another account's trail or log group) makes the trail, and then the account, could-not-evaluate.
+"""
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from rootguard_filters.logic.root_usage import judge_root_usage_pattern
+from rootguard_filters.verdict import compliant, could_not_evaluate, non_compliant
+
+# The links in chain order; a broken link further along is closer to a working chain.
+LINKS = ("trail", "cloudwatch-logs", "logging", "management-events", "metric-filter", "alarm",
+         "sns-topic", "subscription")
+READ_VALUES = frozenset({"true", "false"})   # CloudTrail's readOnly: read events "true", writes "false"
+BASIC_READ_WRITE = {"All": READ_VALUES, "ReadOnly": {"true"}, "WriteOnly": {"false"}}
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The link of one trail's chain that does not hold; ``unknown`` when it could not be read."""
+
+    link: str
+    reason: str
+    unknown: bool = False
+
+    @property
+    def rank(self):
+        return LINKS.index(self.link)
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    region: str
+    account_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    trail_arn: str
+    log_group: str
+    log_group_region: str
+    filter_name: str
+    filter_pattern: str
+    metric_namespace: str
+    metric_name: str
+    alarm_name: str
+    topic_arn: str
+    subscription_protocols: Optional[tuple]   # None when confirmation was not required
+
+
+def arn_parts(arn):
+    """``(partition, service, region, account, resource)`` of an ARN; ValueError if it is not one."""
+    parts = (arn or "").split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise ValueError(f"not an ARN: {arn!r}")
+    return tuple(parts[1:])
+
+
+def parse_log_group_arn(arn):
+    """The LogGroup of a trail's ``CloudWatchLogsLogGroupArn`` (``...:log-group:NAME:*``)."""
+    _, service, region, account, resource = arn_parts(arn)
+    prefix = "log-group:"
+    if service != "logs" or not resource.startswith(prefix):
+        raise ValueError(f"not a log group ARN: {arn!r}")
+    name = resource[len(prefix):]
+    if name.endswith(":*"):
+        name = name[:-2]
+    if not name:
+        raise ValueError(f"log group ARN has no name: {arn!r}")
+    return LogGroup(region, account, name)
+
+
+def is_sns_topic_arn(arn):
+    try:
+        return arn_parts(arn)[1] == "sns"
+    except ValueError:
+        return False
+
+
+def management_read_values(selectors):
+    """(readOnly values of management events recorded, notes on selectors that restrict sources).
+
+    Basic selectors: ``IncludeManagementEvents`` with ``ReadWriteType``; advanced selectors:
+    ``eventCategory = Management`` with an optional ``readOnly`` field. Several selectors add up (a
+    read-only one beside a write-only one records both). A selector that leaves out event sources
+    (``ExcludeManagementEventSources``, an ``eventSource`` field) drops root calls to those services
+    and counts for nothing.
+    """
+    recorded, notes = set(), []
+    for selector in selectors.get("EventSelectors") or ():
+        if not selector.get("IncludeManagementEvents", True):
+            continue
+        if selector.get("ExcludeManagementEventSources"):
+            notes.append("excludes management events from "
+                         + ", ".join(selector["ExcludeManagementEventSources"]))
+            continue
+        recorded |= BASIC_READ_WRITE.get(selector.get("ReadWriteType", "All"), set())
+    for selector in selectors.get("AdvancedEventSelectors") or ():
+        fields = {f.get("Field"): f for f in selector.get("FieldSelectors") or ()}
+        if "Management" not in (fields.get("eventCategory") or {}).get("Equals", ()):
+            continue
+        if set(fields) - {"eventCategory", "readOnly"}:
+            notes.append(f"advanced selector {selector.get('Name') or ''!r} restricts "
+                         + ", ".join(sorted(set(fields) - {"eventCategory", "readOnly"})))
+            continue
+        recorded |= _read_only_values(fields.get("readOnly"))
+    return recorded, notes
+
+
+def _read_only_values(field):
+    if field is None:
+        return set(READ_VALUES)
+    if field.get("Equals"):
+        return READ_VALUES & {v.lower() for v in field["Equals"]}
+    if field.get("NotEquals"):
+        return READ_VALUES - {v.lower() for v in field["NotEquals"]}
+    return set(READ_VALUES)
+
+
+def _describe_recorded(recorded):
+    if not recorded:
+        return "no management events"
+    return "only read-only management events" if recorded == {"true"} else "only write management events"
+
+
+def trail_problem(trail, account_id, reader):
+    """The first broken link of the trail itself (up to its log group), or None when it holds."""
+    arn = trail.get("TrailARN") or trail.get("Name")
+    if not trail.get("IsMultiRegionTrail"):
+        return Broken("trail", "trail is single-region: root usage in other regions (and us-east-1 "
+                               "console sign-ins, unless it lives there) is not recorded")
+    if not trail.get("CloudWatchLogsLogGroupArn"):
+        return Broken("cloudwatch-logs", "trail does not deliver to CloudWatch Logs")
+    try:
+        owner = arn_parts(arn)[3]
+        log_group = parse_log_group_arn(trail["CloudWatchLogsLogGroupArn"])
+    except ValueError as error:
+        return Broken("cloudwatch-logs", f"unreadable trail: {error}", unknown=True)
+    if owner != account_id:
+        kind = "organization trail" if trail.get("IsOrganizationTrail") else "trail"
+        return Broken("trail", f"{kind} owned by account {owner}: its status, log group, metric filters "
+                               f"and alarms must be read in that account", unknown=True)
+    if log_group.account_id != account_id:
+        return Broken("cloudwatch-logs", f"log group {log_group.name} is in account {log_group.account_id}: "
+                                         f"its metric filters and alarms must be read there", unknown=True)
+    status = reader.trail_status(trail)
+    if not status.ok:
+        return Broken("logging", status.error, unknown=True)
+    if not status.value.get("IsLogging"):
+        return Broken("logging", "trail is not logging")
+    selectors = reader.event_selectors(trail)
+    if not selectors.ok:
+        return Broken("management-events", selectors.error, unknown=True)
+    recorded, notes = management_read_values(selectors.value)
+    if recorded != READ_VALUES:
+        reason = f"trail records {_describe_recorded(recorded)}"
+        return Broken("management-events", "; ".join([reason, *notes]))
+    return None
+
+
+def alarm_problem(alarm, transformation):
+    """Why one root action would not put the alarm in ALARM state, or None."""
+    name = alarm.get("AlarmName")
+    if alarm.get("ActionsEnabled") is False:
+        return f"alarm '{name}' has its actions disabled"
+    needed = alarm.get("DatapointsToAlarm") or alarm.get("EvaluationPeriods") or 1
+    if needed > 1:
+        return (f"alarm '{name}' needs {needed} breaching datapoints: a single root action "
+                f"does not trigger it")
+    try:
+        value = float(transformation.get("metricValue", "1"))
+    except ValueError:   # a value taken from the event ($.field): assume one per match
+        value = 1.0
+    threshold = alarm.get("Threshold")
+    operator = alarm.get("ComparisonOperator")
+    if threshold is None:   # anomaly-detection band: not judged
+        return None
+    if operator == "GreaterThanOrEqualToThreshold" and value < threshold:
+        return f"alarm '{name}' fires at >= {threshold:g}; one root action adds {value:g}"
+    if operator == "GreaterThanThreshold" and value <= threshold:
+        return f"alarm '{name}' fires above {threshold:g}; one root action adds {value:g}"
+    if operator in ("LessThanThreshold", "LessThanOrEqualToThreshold"):
+        return f"alarm '{name}' fires when the metric falls below its threshold, not on root usage"
+    return None
+
+
+class _Walk:
+    """One account's walk along the chain; collects every broken link it meets."""
+
+    def __init__(self, account_id, reader, require_confirmed_subscription, exclude_assumed_root_ok):
+        self.account_id = account_id
+        self.reader = reader
+        self.require_confirmed = require_confirmed_subscription
+        self.exclude_assumed_root_ok = exclude_assumed_root_ok
+
+    def trail(self, trail):
+        """(Chain, []) or (None, [Broken, ...]) for one trail."""
+        problem = trail_problem(trail, self.account_id, self.reader)
+        if problem:
+            return None, [problem]
+        log_group = parse_log_group_arn(trail["CloudWatchLogsLogGroupArn"])
+        filters = self.reader.metric_filters(log_group.region, log_group.name)
+        if not filters.ok:
+            return None, [Broken("metric-filter", filters.error, unknown=True)]
+        if not filters.value:
+            return None, [Broken("metric-filter", f"log group {log_group.name} has no metric filter")]
+        problems = []
+        for metric_filter in filters.value:
+            problem = self.filter_problem(metric_filter)
+            if problem:
+                problems.append(problem)
+                continue
+            transformations = metric_filter.get("metricTransformations") or ()
+            if not transformations:
+                problems.append(Broken("alarm", f"metric filter '{metric_filter.get('filterName')}' "
+                                                f"publishes no metric"))
+            for transformation in transformations:
+                chain, more = self.metric(trail, log_group, metric_filter, transformation)
+                if chain:
+                    return chain, []
+                problems.extend(more)
+        return None, problems
+
+    def filter_problem(self, metric_filter):
+        name = metric_filter.get("filterName")
+        judgement = judge_root_usage_pattern(metric_filter.get("filterPattern") or "")
+        if judgement.error:
+            return Broken("metric-filter", f"metric filter '{name}' pattern is malformed: {judgement.error}")
+        if not judgement.covers:
+            return Broken("metric-filter",
+                          f"metric filter '{name}' pattern does not cover root usage: {judgement.reason}")
+        if judgement.excludes_assumed_root and not self.exclude_assumed_root_ok:
+            return Broken("metric-filter", f"metric filter '{name}' pattern leaves out AssumeRoot session "
+                                           f"actions (exclude-assumed-root-ok is false)")
+        return None
+
+    def metric(self, trail, log_group, metric_filter, transformation):
+        name, namespace = transformation.get("metricName"), transformation.get("metricNamespace")
+        alarms = self.reader.alarms_for_metric(log_group.region, name, namespace)
+        if not alarms.ok:
+            return None, [Broken("alarm", alarms.error, unknown=True)]
+        on_metric = [a for a in alarms.value if a.get("MetricName") == name and a.get("Namespace") == namespace]
+        if not on_metric:
+            return None, [Broken("alarm", f"no alarm on metric {namespace}/{name} of metric filter "
+                                          f"'{metric_filter.get('filterName')}'")]
+        problems = []
+        for alarm in on_metric:
+            problem = alarm_problem(alarm, transformation)
+            if problem:
+                problems.append(Broken("alarm", problem))
+                continue
+            topics = [action for action in alarm.get("AlarmActions") or () if is_sns_topic_arn(action)]
+            if not topics:
+                problems.append(Broken("sns-topic", f"alarm '{alarm.get('AlarmName')}' has no SNS topic action"))
+            for topic in topics:
+                protocols, problem = self.subscribers(topic)
+                if problem:
+                    problems.append(problem)
+                    continue
+                return Chain(trail["TrailARN"], log_group.name, log_group.region,
+                             metric_filter.get("filterName"), metric_filter.get("filterPattern"),
+                             namespace, name, alarm.get("AlarmName"), topic, protocols), []
+        return None, problems
+
+    def subscribers(self, topic_arn):
+        """(confirmed subscription protocols | None, Broken | None) of one topic."""
+        if not self.require_confirmed:
+            return None, None
+        subscriptions = self.reader.subscriptions(topic_arn)
+        if not subscriptions.ok:
+            return None, Broken("subscription", subscriptions.error, unknown=True)
+        # A confirmed subscription has an ARN; pending ones read "PendingConfirmation".
+        confirmed = [s for s in subscriptions.value if (s.get("SubscriptionArn") or "").startswith("arn:")]
+        if confirmed:
+            return tuple(sorted({s.get("Protocol") for s in confirmed})), None
+        if not subscriptions.value:
+            return None, Broken("subscription", f"SNS topic {topic_arn} has no subscriptions")
+        pending = ", ".join(sorted({s.get("Protocol") or "?" for s in subscriptions.value}))
+        return None, Broken("subscription", f"SNS topic {topic_arn} has only subscriptions pending "
+                                            f"confirmation ({pending})")
+
+
+def headline(problems):
+    """The broken link a trail reports: unreadable links first (the trail may yet hold), then the
+    link reached furthest along the chain."""
+    unknown = [p for p in problems if p.unknown]
+    return max(unknown or problems, key=lambda p: p.rank)
+
+
+def decide_root_usage_alarm(account_id, reader, require_confirmed_subscription=True,
+                            exclude_assumed_root_ok=True):
+    """Verdict of the ``root-usage-alarm`` filter for one account."""
+    trails = reader.trails()
+    if not trails.ok:
+        return could_not_evaluate(f"no trail could be read: {trails.error}", link="trail")
+    if not trails.value:
+        return non_compliant("no CloudTrail trail: root usage is not recorded", link="trail", trails=[])
+    walk = _Walk(account_id, reader, require_confirmed_subscription, exclude_assumed_root_ok)
+    reports = []
+    for trail in trails.value:
+        chain, problems = walk.trail(trail)
+        arn = trail.get("TrailARN") or trail.get("Name")
+        if chain:
+            return compliant(_describe_chain(chain), chain=asdict(chain))
+        first = headline(problems)
+        reports.append({"trail": arn, "home_region": trail.get("HomeRegion"), "link": first.link,
+                        "reason": first.reason, "unknown": first.unknown,
+                        "problems": [asdict(p) for p in problems]})
+    reason = "no complete root-usage alarm chain: " + "; ".join(
+        f"trail {r['trail']}: {r['reason']}" for r in reports)
+    if any(r["unknown"] for r in reports):
+        return could_not_evaluate(reason, trails=reports)
+    return non_compliant(reason, trails=reports)
+
+
+def _describe_chain(chain):
+    subscribers = (f"confirmed {', '.join(chain.subscription_protocols)} subscription(s)"
+                   if chain.subscription_protocols else "subscriptions not checked")
+    return (f"root usage alarms through trail {chain.trail_arn} -> log group {chain.log_group} "
+            f"({chain.log_group_region}) -> metric filter '{chain.filter_name}' "
+            f"[{chain.filter_pattern}] -> alarm '{chain.alarm_name}' on "
+            f"{chain.metric_namespace}/{chain.metric_name} -> SNS topic {chain.topic_arn} with {subscribers}")

@@ -1,0 +1,73 @@
+"""The root-usage-alarm filter through c7n, replaying recorded API responses (placebo)."""
+import json
+from pathlib import Path
+
+import boto3
+import placebo
+
+from chain_world import ACCOUNT, TOPIC_ARN, TRAIL_ARN
+from alarm_helpers import CallCounter, run_policy
+from rootguard_filters.base import ANNOTATION_KEY, VERDICTS_FILE
+
+FLIGHT_DATA = Path(__file__).parent / "placebo"
+POLICY = {"name": "root-usage-alarm-missing", "resource": "aws.account",
+          "filters": [{"type": "root-usage-alarm"}]}
+
+
+def replay(scenario):
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
+                            aws_secret_access_key="secret")
+    counter = CallCounter(session)   # registered before placebo, so it sees every call
+    pill = placebo.attach(session, data_path=str(FLIGHT_DATA / scenario))
+    pill.playback()
+    return session, counter
+
+
+def verdict_of(resources):
+    (account,) = resources
+    return account[ANNOTATION_KEY]["root-usage-alarm"]
+
+
+def test_complete_chain_is_not_flagged_and_recorded_compliant(tmp_path):
+    session, _ = replay("complete_chain")
+    assert run_policy(POLICY, session, tmp_path, ACCOUNT) == []
+    written = json.loads(next(tmp_path.rglob(VERDICTS_FILE)).read_text())
+    verdict = written["verdicts"][ACCOUNT]["root-usage-alarm"]
+    assert verdict["status"] == "compliant"
+    assert verdict["details"]["chain"]["trail_arn"] == TRAIL_ARN
+    assert verdict["details"]["chain"]["subscription_protocols"] == ["email"]
+
+
+def test_complete_chain_costs_one_call_per_link_however_many_policies(tmp_path):
+    session, counter = replay("complete_chain")
+    run_policy(POLICY, session, tmp_path / "a", ACCOUNT)
+    run_policy(dict(POLICY, name="second-policy"), session, tmp_path / "b", ACCOUNT)
+    chain_calls = {call: n for call, n in counter.calls.items() if call[1] != "ListAccountAliases"}
+    assert chain_calls == {
+        ("cloudtrail", "DescribeTrails"): 1, ("cloudtrail", "GetTrailStatus"): 1,
+        ("cloudtrail", "GetEventSelectors"): 1, ("logs", "DescribeMetricFilters"): 1,
+        ("cloudwatch", "DescribeAlarmsForMetric"): 1, ("sns", "ListSubscriptionsByTopic"): 1}
+
+
+def test_pending_subscription_only_is_flagged_non_compliant(tmp_path):
+    session, _ = replay("pending_subscription_only")
+    verdict = verdict_of(run_policy(POLICY, session, tmp_path, ACCOUNT))
+    assert verdict["status"] == "non-compliant"
+    assert f"SNS topic {TOPIC_ARN} has only subscriptions pending confirmation (email)" in verdict["reason"]
+    assert verdict["details"]["trails"][0]["link"] == "subscription"
+
+
+def test_pending_subscription_passes_when_confirmation_not_required(tmp_path):
+    session, counter = replay("pending_subscription_only")
+    policy = {**POLICY, "filters": [{"type": "root-usage-alarm", "require-confirmed-subscription": False}]}
+    assert run_policy(policy, session, tmp_path, ACCOUNT) == []
+    assert ("sns", "ListSubscriptionsByTopic") not in counter.calls
+
+
+def test_access_denied_on_metric_filters_is_flagged_could_not_evaluate(tmp_path):
+    session, counter = replay("metric_filters_access_denied")
+    verdict = verdict_of(run_policy(POLICY, session, tmp_path, ACCOUNT))
+    assert verdict["status"] == "could-not-evaluate"
+    assert "logs:DescribeMetricFilters failed: AccessDeniedException" in verdict["reason"]
+    assert verdict["details"]["trails"][0]["link"] == "metric-filter"
+    assert ("cloudwatch", "DescribeAlarmsForMetric") not in counter.calls
