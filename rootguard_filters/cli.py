@@ -9,6 +9,7 @@ commands:
             stop the sandbox and print the root checklist (HTML report too)
   sandbox   run the local sandbox AWS (moto + rootguard fill-ins) on 127.0.0.1 until Ctrl-C
   report    render the root checklist from custodian / c7n-org output directories
+  deploy    regenerate the Lambda-mode policies (deploy/periodic.yml, deploy/securityhub.yml) from policies/
 
 `rootguard COMMAND --help` describes each command's options.
 """
@@ -26,6 +27,9 @@ def main(argv=None):
     if command == "sandbox":
         from rootguard_filters.sandbox.server import main as sandbox_main
         return sandbox_main(rest)
+    if command == "deploy":
+        from rootguard_filters.deploy import main as deploy_main
+        return deploy_main(rest)
     if command == "demo":
         from rootguard_filters.demo import main as demo_main
         return demo_main(rest)

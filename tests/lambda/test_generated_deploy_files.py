@@ -1,0 +1,95 @@
+"""deploy/*.yml and the execution role are what the generator makes from policies/, and they validate."""
+import json
+
+import pytest
+import yaml
+from c7n.cli import main as custodian
+from c7n.config import Config
+from c7n.policy import Policy
+
+from lambda_support import REPO
+from rootguard_filters import catalog, deploy
+
+for family in ("alarm_chain", "org_guardrails", "contacts"):
+    pytest.importorskip(f"rootguard_filters.{family}")
+
+DEPLOY_FILES = ("deploy/periodic.yml", "deploy/securityhub.yml", "deploy/realtime.yml", "remediation/realtime-drift.yml")
+
+
+def test_committed_periodic_and_securityhub_files_match_the_generator():
+    for name, text in deploy.generate(REPO / "policies").items():
+        assert (REPO / name).read_text() == text, f"{name} is stale: run `rootguard deploy`"
+
+
+def test_committed_execution_role_matches_the_permissions_of_the_deployed_policies():
+    files = [REPO / "deploy/periodic.yml", REPO / "deploy/securityhub.yml", REPO / "deploy/realtime.yml"]
+    committed = json.loads((REPO / "iam/lambda-execution-role.json").read_text())
+    assert committed == deploy.execution_role_policy(files)
+    actions = committed["Statement"][1]["Action"]
+    assert {"iam:GetAccountSummary", "iam:GetCredentialReport", "securityhub:BatchImportFindings",
+            "sqs:SendMessage"} <= set(actions)
+    assert not any(a.endswith(":*") or a == "*" for a in actions)
+
+
+def test_check_mode_reports_nothing_stale(capsys):
+    assert deploy.main(["--root", str(REPO), "--check"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("path", DEPLOY_FILES)
+def test_custodian_validate_accepts_the_deploy_file(path, monkeypatch, caplog):
+    monkeypatch.setattr("sys.argv", ["custodian", "validate", str(REPO / path)])
+    custodian()  # exits non-zero on an invalid file
+    assert "Configuration invalid" not in caplog.text
+
+
+def test_every_audit_policy_gets_a_periodic_variant_and_policies_dir_stays_pull_mode():
+    audit = deploy.load_audit_policies(REPO / "policies")
+    periodic = yaml.safe_load((REPO / "deploy/periodic.yml").read_text())["policies"]
+    assert [p["name"] for p in periodic] == [p["name"] for p in audit]
+    assert all(p["mode"]["type"] == "periodic" and p["mode"]["schedule"] == "rate(1 day)" for p in periodic)
+    assert all(len(p.get("description", "")) <= deploy.MAX_DESCRIPTION for p in periodic)
+    assert all(p.get("mode", {"type": "pull"})["type"] == "pull" for p in audit)
+
+
+def test_generator_reads_whatever_policies_are_in_the_directory(tmp_path):
+    (tmp_path / "extra.yml").write_text(yaml.safe_dump({"policies": [
+        {"name": "root-recently-used", "resource": "aws.account",
+         "metadata": catalog.get("root-recently-used").policy_metadata(),
+         "filters": [{"type": "root-credentials", "used-within-days": 30}]}]}))
+    files = deploy.generate(tmp_path, schedule="rate(12 hours)", role="arn:aws:iam::111122223333:role/audit",
+                            member_role="arn:aws:iam::{account_id}:role/rootguard-audit",
+                            notify_queue="https://sqs.us-east-1.amazonaws.com/111122223333/rootguard")
+    [policy] = yaml.safe_load(files["deploy/periodic.yml"])["policies"]
+    assert policy["mode"]["schedule"] == "rate(12 hours)"
+    assert policy["mode"]["member-role"] == "arn:aws:iam::{account_id}:role/rootguard-audit"
+    assert policy["actions"][0]["transport"] == {"type": "sqs",
+                                                 "queue": "https://sqs.us-east-1.amazonaws.com/111122223333/rootguard"}
+
+
+def test_securityhub_variant_carries_the_catalog_severity_and_cis_ids():
+    hub = {p["name"]: p for p in yaml.safe_load((REPO / "deploy/securityhub.yml").read_text())["policies"]}
+    [finding] = [a for a in hub["root-mfa-missing"]["actions"] if a["type"] == "post-finding"]
+    assert finding["severity_label"] == "CRITICAL"
+    assert finding["types"] == ["Software and Configuration Checks/Industry and Regulatory Standards/"
+                                "CIS AWS Foundations Benchmark"]
+    assert finding["fields"]["cis-aws-foundations-v3.0.0"] == "1.5"
+    assert finding["fields"]["security-hub-controls"] == "IAM.9"
+    assert hub["root-recently-used"]["actions"][-1]["severity_label"] == "MEDIUM"
+
+
+def test_permissions_include_filters_nested_in_or_and_not():
+    data = {"name": "nested", "resource": "aws.account",
+            "filters": [{"or": [{"not": [{"type": "root-mfa", "states": ["none"]}]}]}]}
+    policy = Policy(data, Config.empty(account_id="123456789012", region="us-east-1"))
+    assert "iam:ListVirtualMFADevices" not in policy.get_permissions()  # c7n's own answer misses it
+    assert "iam:ListVirtualMFADevices" in deploy.policy_permissions(policy)
+
+
+def test_custodian_validate_rejects_a_bad_option_in_a_deploy_file(tmp_path, monkeypatch):
+    bad = (REPO / "deploy/periodic.yml").read_text().replace("    - none\n", "    - nonsense\n", 1)
+    (tmp_path / "bad.yml").write_text(bad)
+    monkeypatch.setattr("sys.argv", ["custodian", "validate", str(tmp_path / "bad.yml")])
+    with pytest.raises(SystemExit) as exit_:
+        custodian()
+    assert exit_.value.code == 1
