@@ -20,13 +20,21 @@ VERDICTS_FILE = "rootguard-verdicts.json"
 
 
 def record_verdict(manager, resource_id, filter_name, verdict):
-    """Keep the verdict for the policy's verdict file (written through c7n's output handler)."""
+    """Keep the verdict for the policy's verdict file (see ``write_verdicts``)."""
     ctx = getattr(manager, "ctx", None)
-    output = getattr(ctx, "output", None)
-    if output is None:
+    if getattr(ctx, "output", None) is None:
         return
     verdicts = ctx.__dict__.setdefault("_rootguard_verdicts", {})
     verdicts.setdefault(str(resource_id), {})[filter_name] = verdict.as_dict()
+
+
+def write_verdicts(manager):
+    """Write the policy's verdicts so far, through c7n's output handler (once per filter pass)."""
+    ctx = getattr(manager, "ctx", None)
+    output = getattr(ctx, "output", None)
+    verdicts = getattr(ctx, "_rootguard_verdicts", None) if ctx is not None else None
+    if output is None or verdicts is None:
+        return
     document = {"policy": getattr(ctx.policy, "name", None), "verdicts": verdicts}
     output.write_file(VERDICTS_FILE, json.dumps(document, indent=2, default=str))
 
@@ -56,4 +64,5 @@ class RootguardFilter(Filter):
                             self.resource_id(resource), self.type, verdict.reason)
             if verdict.flagged:
                 flagged.append(resource)
+        write_verdicts(self.manager)
         return flagged
