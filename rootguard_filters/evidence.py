@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from c7n.utils import get_partition, get_retry
 
 from rootguard_filters.logic.credential_report import CredentialReportError, parse_credential_report
@@ -114,7 +115,8 @@ def guarded(operation, call):
         message, code = describe_error(operation, error)
         log.warning("rootguard: %s", message)
         return Evidence.failure(message, code)
-    except (CredentialReportError, ValueError, KeyError, TypeError) as error:
+    except (CredentialReportError, ResponseParserError, ValueError, KeyError, TypeError) as error:
+        # ResponseParserError (a truncated or garbled body) is no BotoCoreError: name it here.
         message = f"{operation}: unreadable response: {error}"
         log.warning("rootguard: %s", message)
         return Evidence.failure(message, "UnreadableResponse")
@@ -172,9 +174,10 @@ class AccountEvidence:
                 paginator = self.client("iam").get_paginator("list_virtual_mfa_devices")
                 devices = []
                 for page in paginator.paginate(AssignmentStatus="Assigned"):
-                    devices.extend(page.get("VirtualMFADevices", []))
+                    # a required member: a page without it is unreadable, not "no devices"
+                    devices.extend(page["VirtualMFADevices"])
                 return devices
-            return guarded("iam:ListVirtualMFADevices", call)
+            return guarded("iam:ListVirtualMFADevices", lambda: retry(call))
         return RUN_CACHE.get(self._key("iam", "ListVirtualMFADevices"), fetch)
 
     def credential_report(self, max_age_seconds=4 * 3600, wait_seconds=60):
@@ -209,7 +212,7 @@ class AccountEvidence:
                     message = f"credential report still being generated after {wait_seconds}s ({message})"
                 log.warning("rootguard: %s", message)
                 return Evidence.failure(message, code)
-            except BotoCoreError as error:
+            except (BotoCoreError, ResponseParserError) as error:
                 message, code = describe_error("iam:GetCredentialReport", error)
                 log.warning("rootguard: %s", message)
                 return Evidence.failure(message, code)
@@ -234,8 +237,9 @@ class AccountEvidence:
             return Evidence(value=CredentialReport(rows, generated_time, age, generated))
 
     def _generate_report(self, client):
+        # State is a member of every real answer; without it nothing says a report is coming.
         outcome = guarded("iam:GenerateCredentialReport",
-                          lambda: retry(client.generate_credential_report))
-        if outcome.ok and outcome.value.get("State") != "COMPLETE":
+                          lambda: retry(client.generate_credential_report)["State"])
+        if outcome.ok and outcome.value != "COMPLETE":
             time.sleep(self.REPORT_POLL_SECONDS)
         return outcome

@@ -26,13 +26,13 @@ def load(relative):
     return yaml.safe_load((REPO / relative).read_text())
 
 
-@pytest.mark.parametrize("relative", ["policies/root-usage-alarm.yml", "remediation/root-usage-alarm.yml"])
+@pytest.mark.parametrize("relative", ["policies/account.yml", "remediation/root-usage-alarm.yml"])
 def test_policy_files_validate(relative, custodian_schema):
     assert schema.validate(load(relative), custodian_schema) == []
 
 
 def test_audit_policy_is_read_only_and_carries_the_catalogue_metadata():
-    (policy,) = load("policies/root-usage-alarm.yml")["policies"]
+    policy = next(p for p in load("policies/account.yml")["policies"] if p["name"] == "root-usage-alarm-missing")
     control = catalog.get(policy["name"])
     assert policy["metadata"] == control.policy_metadata()
     assert [f["type"] for f in policy["filters"]] == list(control.filters)
@@ -42,7 +42,7 @@ def test_audit_policy_is_read_only_and_carries_the_catalogue_metadata():
 def test_audit_policy_permissions_are_exactly_the_chain_reads():
     from c7n.config import Config
     from c7n.policy import Policy
-    (data,) = load("policies/root-usage-alarm.yml")["policies"]
+    data = next(p for p in load("policies/account.yml")["policies"] if p["name"] == "root-usage-alarm-missing")
     permissions = Policy(data, Config.empty()).get_permissions()
     assert {"cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
             "logs:DescribeMetricFilters", "cloudwatch:DescribeAlarmsForMetric",

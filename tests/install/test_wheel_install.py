@@ -118,7 +118,7 @@ def c7n_org_run(venv, tmp_path, start_method):
         launcher = (f"import multiprocessing, sys; multiprocessing.set_start_method('{start_method}'); "
                     "from c7n_org.cli import cli; sys.argv[0] = 'c7n-org'; cli()")
         sh(venv / "bin" / "python", "-c", launcher, "run", "-c", tmp_path / "accounts.yml",
-           "-s", tmp_path / "out", "-u", POLICIES / "root-credentials.yml", "-r", "us-east-1",
+           "-s", tmp_path / "out", "-u", POLICIES / "account.yml", "-r", "us-east-1",
            "-p", "root-mfa-missing", "--cache-period", "0", env=env, cwd=tmp_path)
     finally:
         server.stop()

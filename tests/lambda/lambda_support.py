@@ -15,7 +15,8 @@ from c7n.resources import load_resources
 from rootguard_filters.sandbox.server import FAKE_CREDENTIALS
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = Path("/work/shared/reference/cloudtrail-samples")
+# EventBridge envelopes and CloudTrail records (copied from the reference samples; see its README)
+SAMPLES = Path(__file__).resolve().parent / "samples"
 MANAGEMENT_ACCOUNT = "123456789012"
 SITE_PACKAGES = Path(yaml.__file__).resolve().parents[1]
 # What the Lambda Python runtime provides besides the archive: boto3, botocore and their dependencies.

@@ -1,4 +1,4 @@
-"""The five root credential policies of policies/root-credentials.yml on recorded API responses."""
+"""The five root credential policies of policies/account.yml on recorded API responses."""
 import json
 import os
 
@@ -12,8 +12,10 @@ from c7n.policy import Policy
 from rootguard_filters import evidence
 from tests.placebo.make_flights import ACCOUNT, FLIGHTS, FROZEN_NOW
 
-POLICY_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "policies", "root-credentials.yml")
-POLICIES = {p["name"]: p for p in yaml.safe_load(open(POLICY_FILE))["policies"]}
+POLICY_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "policies", "account.yml")
+ROOT_CREDENTIAL_FILTERS = {"root-mfa", "root-credentials"}
+POLICIES = {p["name"]: p for p in yaml.safe_load(open(POLICY_FILE))["policies"]
+            if p["filters"][0]["type"] in ROOT_CREDENTIAL_FILTERS}
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ moto has no root-user facts (no AccountPasswordPresent in GetAccountSummary), so
 answer could-not-evaluate: the report must show those cells as unknown, never as compliant.
 """
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from rootguard_filters.report.collect import NOT_EVALUATED, collect
 
 moto_server = pytest.importorskip("moto.server")
 
-POLICIES = "/work/main/policies/root-credentials.yml"
+POLICIES = str(Path(__file__).resolve().parents[2] / "policies" / "account.yml")
 CREDENTIAL_CONTROLS = ("root-mfa-missing", "root-mfa-not-hardware", "root-access-keys-present",
                        "root-signing-certificates-present", "root-recently-used")
 # Plain `custodian` sees the pack only from a wheel (.pth); an editable install registers explicitly.
@@ -45,7 +46,8 @@ def real_output(moto_endpoint, tmp_path_factory):
     base = tmp_path_factory.mktemp("real-run")
     out = base / "out"
     result = subprocess.run(
-        [sys.executable, "-c", RUN_CUSTODIAN, "run", "-s", str(out), "--cache-period", "0", POLICIES],
+        [sys.executable, "-c", RUN_CUSTODIAN, "run", "-s", str(out), "--cache-period", "0", POLICIES,
+         *[arg for control in CREDENTIAL_CONTROLS for arg in ("-p", control)]],
         env=custodian_env(moto_endpoint, base), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
