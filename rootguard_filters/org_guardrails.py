@@ -348,7 +348,8 @@ class RootCredentialsManagement(RootguardFilter):
 
 @OrgAccount.filter_registry.register("member-root-credentials")
 class MemberRootCredentials(RootguardFilter):
-    """Flags member accounts whose real root credentials match any selected condition.
+    """Flags member accounts whose real root credentials match every selected condition
+    (``match: all``, the default, as ``root-credentials``) or any of them (``match: any``).
 
     For each member, ``sts:AssumeRoot`` with the ``IAMAuditRootUserCredentials`` task reads root's
     login profile, access keys (inactive ones too, with last use), signing certificates and MFA
@@ -369,6 +370,7 @@ class MemberRootCredentials(RootguardFilter):
             resource: aws.org-account
             filters:
               - type: member-root-credentials
+                match: any
                 password: true
                 access-keys: true
                 signing-certificates: true
@@ -378,6 +380,7 @@ class MemberRootCredentials(RootguardFilter):
     schema = type_schema(
         "member-root-credentials",
         mfa={"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(MFA_STATES)}},
+        match={"enum": ["all", "any"]},
         **{name: {"type": "boolean"} for name in CREDENTIAL_CONDITIONS})
     schema_alias = False
     # The IAM reads run as the member's root under the task policy, not as the caller.
@@ -393,7 +396,8 @@ class MemberRootCredentials(RootguardFilter):
         except ReadFailed as failure:
             return could_not_evaluate(str(failure))
         conditions = {n: self.data[n] for n in CREDENTIAL_CONDITIONS if n in self.data} or None
-        return decide_member_root_credentials(audit, conditions, self.data.get("mfa", ()))
+        return decide_member_root_credentials(audit, conditions, self.data.get("mfa", ()),
+                                              self.data.get("match", "all"))
 
 
 # --------------------------------------------------------------------------- actions

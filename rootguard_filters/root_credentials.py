@@ -106,7 +106,8 @@ class RootMfa(RootguardFilter):
 
 @Account.filter_registry.register("root-credentials")
 class RootCredentials(RootguardFilter):
-    """Flags the account when the root user's credentials match every given option.
+    """Flags the account when the root user's credentials match every given option (``match: all``,
+    the default) or any of them (``match: any``).
 
     Existence (``password``, ``access-keys``, ``signing-certificates``) comes from
     ``GetAccountSummary``, which counts inactive keys and certificates too. Active slots and last
@@ -142,6 +143,7 @@ class RootCredentials(RootguardFilter):
             "signing-certificates": {"type": "boolean"},
             "active-signing-certificates": {"type": "boolean"},
             "used-within-days": {"type": "integer", "minimum": 1},
+            "match": {"enum": ["all", "any"]},
         },
         **REPORT_OPTIONS,
     )
@@ -170,4 +172,5 @@ class RootCredentials(RootguardFilter):
         if wants_report:
             facts, meta, error = read_report(self, evidence)
         return decide_root_credentials(summary.value, facts, conditions, evidence_module.utcnow(),
-                                       report_meta=meta, report_error=error)
+                                       report_meta=meta, report_error=error,
+                                       match=self.data.get("match", "all"))

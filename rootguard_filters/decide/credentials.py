@@ -156,10 +156,12 @@ def _condition_holds(name, wanted, flags, facts, now):
     raise ValueError(f"unknown condition {name}")
 
 
-def decide_root_credentials(summary, report_facts, conditions, now, report_meta=None, report_error=None):
+def decide_root_credentials(summary, report_facts, conditions, now, report_meta=None, report_error=None,
+                            match="all"):
     """Verdict of the ``root-credentials`` filter.
 
-    ``conditions`` maps option names (CONDITIONS) to wanted values; all must hold to flag the account.
+    ``conditions`` maps option names (CONDITIONS) to wanted values; with ``match: all`` every one
+    must hold to flag the account, with ``match: any`` one is enough.
     ``report_facts`` is None when the credential report could not be read (``report_error`` says why):
     conditions that need it are then unknown, and unknown never reads as compliant.
     """
@@ -170,10 +172,16 @@ def decide_root_credentials(summary, report_facts, conditions, now, report_meta=
     details = credential_details(flags, report_facts, report_meta, report_error)
     results = [(name, *_condition_holds(name, conditions[name], flags, report_facts, now))
                for name in CONDITIONS if name in conditions]
+    held = [text for _, holds, text in results if holds is True]
     failed = [text for _, holds, text in results if holds is False]
-    if failed:
-        return compliant("; ".join(failed), **details)
     unknown = [text for _, holds, text in results if holds is None]
+    if match == "any":
+        if held:
+            return non_compliant("; ".join(held), **details)
+    elif failed:
+        return compliant("; ".join(failed), **details)
     if unknown:
         return could_not_evaluate(f"{'; '.join(unknown)}: {report_error}", **details)
-    return non_compliant("; ".join(text for _, _, text in results), **details)
+    if match == "any":
+        return compliant("; ".join(failed), **details)
+    return non_compliant("; ".join(held), **details)

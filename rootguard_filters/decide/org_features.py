@@ -146,32 +146,39 @@ def _presence(name, audit):
     return bool(certs), f"{label}(s) {', '.join(c.get('CertificateId', '?') for c in certs)}"
 
 
-def decide_member_root_credentials(audit, conditions=None, mfa_states=()):
-    """Verdict of ``member-root-credentials``: flagged when ANY selected condition holds.
+def decide_member_root_credentials(audit, conditions=None, mfa_states=(), match="all"):
+    """Verdict of ``member-root-credentials``: flagged when every selected condition holds
+    (``match: all``, as ``root-credentials``) or any of them (``match: any``).
 
     ``conditions`` maps CREDENTIAL_CONDITIONS to wanted presence (``password: true`` flags a
-    password, ``password: false`` flags its absence); ``mfa_states`` flags root MFA states
-    (only when root holds a password, key or certificate: without them no MFA is needed).
+    password, ``password: false`` flags its absence); ``mfa_states`` is one more condition: root's
+    MFA state is one of them while root holds a password, key or certificate (without them no MFA is
+    needed). With no condition at all, any root password, key or certificate flags the member.
     """
-    if conditions is None:
-        conditions = {} if mfa_states else DEFAULT_CONDITIONS
+    if not conditions and not mfa_states:
+        conditions, match = DEFAULT_CONDITIONS, "any"
+    conditions = conditions or {}
     details = audit_details(audit)
-    hits = []
+    results = []
     for name in CREDENTIAL_CONDITIONS:
         if name not in conditions:
             continue
         present, text = _presence(name, audit)
-        if present == conditions[name]:
-            hits.append(f"root has {text}" if present else f"root has no {name.replace('-', ' ')}")
+        holds = present == conditions[name]
+        results.append((holds, f"root has {text}" if present else f"root has no {name.replace('-', ' ')}"))
     state = details["mfa_state"]
-    if state in mfa_states and audit.has_credentials:
-        hits.append(f"root holds credentials and its MFA state is {state}")
-    if hits:
+    if mfa_states:
+        holds = state in mfa_states and audit.has_credentials
+        results.append((holds, f"root {'holds credentials and ' if audit.has_credentials else ''}"
+                               f"its MFA state is {state}"))
+    hits = [text for holds, text in results if holds]
+    flagged = bool(hits) if match == "any" else all(holds for holds, _ in results)
+    if flagged:
         return non_compliant("; ".join(hits), **details)
     held = [n for n in ("password", "access-keys", "signing-certificates") if _presence(n, audit)[0]]
     return compliant(
         f"root holds {', '.join(held) if held else 'no password, access key or signing certificate'}; "
-        f"MFA state {state}; no selected condition holds", **details)
+        f"MFA state {state}; selected conditions do not hold ({match})", **details)
 
 
 # --------------------------------------------------------------------------- delete plan

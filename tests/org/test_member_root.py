@@ -270,3 +270,13 @@ def test_delete_needs_an_explicit_list_of_known_credential_kinds(action):
 def test_member_audit_rejects_unknown_mfa_states():
     assert "sms" in validation_errors("aws.org-account",
                                       {"type": "member-root-credentials", "mfa": ["sms"]})
+
+
+@pytest.mark.parametrize("match, flagged_expected", [("all", False), ("any", True)])
+def test_match_decides_whether_every_or_any_condition_must_hold(tmp_path, match, flagged_expected):
+    session = flight(tmp_path, [account(MEMBER, "member")])    # a password, no access key
+
+    flagged, verdicts = audit(session, tmp_path, match=match, password=True, **{"access-keys": True})
+
+    assert bool(flagged) is flagged_expected
+    assert verdicts[MEMBER]["member-root-credentials"]["details"]["password"] is True

@@ -161,3 +161,20 @@ class TestRootCredentials:
         f = facts(certs="true,2024-01-01T00:00:00+00:00,false,N/A")
         v = decide_root_credentials(summary(certs=1), f, {"active-signing-certificates": True}, NOW)
         assert v.flagged and v.details["active_signing_certificate_slots"] == [1]
+
+
+class TestMatchAny:
+    def test_any_flags_when_one_condition_holds(self):
+        v = decide_root_credentials(summary(keys=0, certs=1), facts(),
+                                    {"access-keys": True, "signing-certificates": True}, NOW, match="any")
+        assert v.flagged and "signing certificates present" in v.reason
+
+    def test_any_passes_when_none_holds(self):
+        v = decide_root_credentials(summary(), facts(),
+                                    {"access-keys": True, "signing-certificates": True}, NOW, match="any")
+        assert v.status == "compliant"
+
+    def test_any_with_an_unknown_condition_and_no_hit_is_could_not_evaluate(self):
+        v = decide_root_credentials(summary(), None, {"access-keys": True, "used-within-days": 9}, NOW,
+                                    report_error="ReportInProgress", match="any")
+        assert v.status == "could-not-evaluate"
