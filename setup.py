@@ -45,7 +45,7 @@ setup(
     extras_require={
         # The fill-ins of the sandbox are tested against this exact moto release.
         "sandbox": ["moto[server]==5.2.1"],
-        "test": ["pytest>=8", "placebo>=0.10", "moto[server]==5.2.1", "build", "wheel"],
+        "test": ["pytest>=8", "placebo>=0.10", "moto[server]==5.2.1", "cfn-lint>=1.0", "wheel"],
     },
     entry_points={"console_scripts": ["rootguard=rootguard_filters.cli:main"]},
     cmdclass={"build_py": BuildPyWithPth},

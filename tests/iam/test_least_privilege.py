@@ -1,0 +1,114 @@
+"""The IAM roles grant exactly what the pack's filters, actions and resources declare.
+
+Permissions are derived from the policies themselves: every filter, including those nested in
+``and``/``or``/``not`` blocks (c7n's ``Policy.get_permissions()`` does not look inside them), every
+action, and c7n's resource permissions (``iam:ListAccountAliases`` for aws.account, Organizations
+listing for aws.org-account).
+"""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from c7n.config import Config
+from c7n.policy import Policy
+
+from rootguard_filters import bench
+
+ROOT = Path(__file__).resolve().parents[2]
+IAM = ROOT / "iam"
+# Actions AWS classes as reads that are not Get/List/Describe by name.
+READ_BY_EXCEPTION = {"iam:GenerateCredentialReport"}
+READ_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Lookup")
+
+
+def load(data):
+    bench.register_pack()
+    policy = Policy(data, Config.empty(account_id="123456789012", region="us-east-1"))
+    policy.validate()
+    return policy
+
+
+def all_filters(filters):
+    """Filters depth-first, boolean blocks and what they hold."""
+    for f in filters:
+        yield f
+        yield from all_filters(getattr(f, "filters", ()))
+
+
+def needed(policy_dir):
+    """(resource permissions, filter permissions, action permissions) of every policy in a directory."""
+    resources, filters, actions = set(), set(), set()
+    for data in bench.load_policies(policy_dir):
+        manager = load(data).resource_manager
+        resources |= set(manager.get_permissions())
+        for f in all_filters(manager.filters):
+            filters |= set(f.get_permissions())
+        for a in manager.actions:
+            actions |= set(a.get_permissions())
+    return resources, filters, actions
+
+
+def granted(path):
+    document = json.loads(Path(path).read_text())
+    return {action for s in document["Statement"] if s["Effect"] == "Allow" for action in s["Action"]}
+
+
+def is_read(action):
+    return action in READ_BY_EXCEPTION or action.split(":", 1)[1].startswith(READ_PREFIXES)
+
+
+def test_c7n_policy_permissions_skip_filters_nested_in_boolean_blocks():
+    nested = load({"name": "nested", "resource": "aws.account",
+                   "filters": [{"or": [{"type": "root-mfa"}, {"not": [{"type": "alternate-contacts"}]}]}]})
+    flat = load({"name": "flat", "resource": "aws.account", "filters": [{"type": "root-mfa"}]})
+    assert "iam:GetAccountSummary" in flat.get_permissions()
+    assert "iam:GetAccountSummary" not in nested.get_permissions()
+    walked = {p for f in all_filters(nested.resource_manager.filters) for p in f.get_permissions()}
+    assert {"iam:GetAccountSummary", "iam:ListVirtualMFADevices", "account:GetAlternateContact"} <= walked
+
+
+def test_audit_role_grants_exactly_the_audit_policies_reads():
+    resources, filters, actions = needed(ROOT / "policies")
+    assert not actions, "policies/ holds read-only audit policies"
+    assert granted(IAM / "audit-role.json") == resources | filters
+
+
+def test_audit_role_grants_no_write_action():
+    writes = {a for a in granted(IAM / "audit-role.json") if not is_read(a)}
+    assert not writes
+    assert not any("*" in a for a in granted(IAM / "audit-role.json"))
+
+
+def test_remediation_role_covers_every_action_filter_and_resource_of_the_remediation_policies():
+    resources, filters, actions = needed(ROOT / "remediation")
+    assert actions, "remediation/ has actions"
+    assert granted(IAM / "remediation-role.json") == resources | filters | actions
+
+
+def test_stackset_template_attaches_exactly_the_audit_policy_and_trusts_the_given_account():
+    template = yaml.load((IAM / "stackset-audit-role.yml").read_text(), Loader=CfnLoader)
+    role = template["Resources"]["AuditRole"]["Properties"]
+    [inline] = role["Policies"]
+    assert inline["PolicyDocument"] == json.loads((IAM / "audit-role.json").read_text())
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRole"
+    assert "${TrustedAccountId}" in trust["Principal"]["AWS"]["Sub"]
+    assert "TrustedAccountId" in template["Parameters"]
+
+
+@pytest.mark.skipif(not Path(bench.tool("cfn-lint")).exists(),
+                    reason="cfn-lint not installed (pip install cfn-lint)")
+def test_stackset_template_passes_cfn_lint():
+    lint = subprocess.run([bench.tool("cfn-lint"), str(IAM / "stackset-audit-role.yml")],
+                          capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt) as {"Ref": ...} etc."""
+
+
+for _tag in ("Ref", "Sub", "GetAtt"):
+    CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, tag=_tag: {tag: loader.construct_scalar(node)})
