@@ -84,7 +84,8 @@ class RunCache:
     def forget_account(self, account_id):
         """Drop everything read from one account (its session stays): after an action wrote there."""
         with self._guard:
-            for key in [k for k in self._values if k[0] == account_id and "session" not in k]:
+            for key in [k for k in self._values
+                        if k[0] == account_id and "session" not in k and "client" not in k]:
                 del self._values[key]
 
     def clear(self):
@@ -156,7 +157,10 @@ class AccountEvidence:
         return RUN_CACHE.get(self._key(self.region, "session"), make)
 
     def client(self, service, region=None):
-        return self.session().client(service, region_name=region or self.region)
+        # Creating a boto3 client costs ~20 ms (model loading): one per account, service and region.
+        region = region or self.region
+        return RUN_CACHE.get(self._key(region, "client", service),
+                             lambda: self.session().client(service, region_name=region))
 
     # ---- IAM --------------------------------------------------------------------------------------
 
