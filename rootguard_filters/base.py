@@ -19,6 +19,12 @@ ANNOTATION_KEY = "c7n:rootguard"
 VERDICTS_FILE = "rootguard-verdicts.json"
 
 
+def inactive_status(org_account):
+    """An aws.org-account resource's status when it is not ACTIVE (SUSPENDED, PENDING_CLOSURE), else None."""
+    status = str(org_account.get("Status") or "ACTIVE").upper()
+    return None if status == "ACTIVE" else status
+
+
 def record_verdict(manager, resource_id, filter_name, verdict):
     """Keep the verdict for the policy's verdict file (see ``write_verdicts``)."""
     ctx = getattr(manager, "ctx", None)

@@ -15,10 +15,11 @@ from c7n.resources.account import Account
 from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
-from rootguard_filters.base import RootguardFilter
+from rootguard_filters.base import RootguardFilter, inactive_status
 from rootguard_filters.decide.contacts import (
     CONTACT_TYPES, DEFAULT_REQUIRED, ContactsEvidence, decide_alternate_contacts, types_to_read)
 from rootguard_filters.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
+from rootguard_filters.verdict import not_applicable
 
 log = logging.getLogger("custodian.rootguard")
 
@@ -196,6 +197,12 @@ class OrgAccountAlternateContacts(AlternateContactsBase):
 
     def target_account(self, resource, evidence):
         return own_or_member(resource["Id"], evidence)
+
+    def verdict(self, resource):
+        status = inactive_status(resource)
+        if status:
+            return not_applicable(f"account {resource['Id']} is {status}, not active")
+        return super().verdict(resource)
 
 
 # ---- action --------------------------------------------------------------------------------------

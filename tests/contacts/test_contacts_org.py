@@ -56,3 +56,14 @@ def test_org_action_sets_member_contacts_then_writes_nothing(moto_session, membe
     member_security = moto_session.client("account").get_alternate_contact(
         AlternateContactType="SECURITY", AccountId=member)["AlternateContact"]
     assert member_security["EmailAddress"] == "security@example.com"
+
+
+@pytest.mark.parametrize("status", ["SUSPENDED", "PENDING_CLOSURE"])
+def test_inactive_member_is_not_applicable_without_any_call(status):
+    from c7n.config import Config
+    from c7n.policy import Policy
+    policy = Policy(contacts_policy("aws.org-account"), Config.empty(account_id=ACCOUNT, region="us-east-1"),
+                    session_factory=lambda *a, **k: pytest.fail("no AWS call for an inactive account"))
+    (contacts_filter,) = policy.resource_manager.filters
+    verdict = contacts_filter.verdict({"Id": "210987654321", "Name": "gone", "Status": status})
+    assert verdict.status == "not-applicable" and status in verdict.reason
