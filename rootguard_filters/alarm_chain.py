@@ -70,10 +70,11 @@ class ChainReader:
     def metric_filters(self, region, log_group_name):
         def call():
             paginator = self.evidence.client("logs", region).get_paginator("describe_metric_filters")
+            # always in a real answer: a page without it is unreadable, not "no metric filter"
             return [f for page in paginator.paginate(logGroupName=log_group_name)
-                    for f in page.get("metricFilters", [])]
+                    for f in page["metricFilters"]]
         return self._get(("logs", "DescribeMetricFilters", region, log_group_name),
-                         "logs:DescribeMetricFilters", call)
+                         "logs:DescribeMetricFilters", lambda: retry(call))
 
     def alarms_for_metric(self, region, metric_name, namespace):
         client = self.evidence.client("cloudwatch", region)
@@ -87,8 +88,10 @@ class ChainReader:
             # A topic is read in its own region (alarm actions name a topic of the alarm's region).
             client = self.evidence.client("sns", arn_parts(topic_arn)[2])
             paginator = client.get_paginator("list_subscriptions_by_topic")
-            return [s for page in paginator.paginate(TopicArn=topic_arn) for s in page.get("Subscriptions", [])]
-        return self._get(("sns", "ListSubscriptionsByTopic", topic_arn), "sns:ListSubscriptionsByTopic", call)
+            # always in a real answer: a page without it is unreadable, not "no subscriptions"
+            return [s for page in paginator.paginate(TopicArn=topic_arn) for s in page["Subscriptions"]]
+        return self._get(("sns", "ListSubscriptionsByTopic", topic_arn), "sns:ListSubscriptionsByTopic",
+                         lambda: retry(call))
 
 
 @Account.filter_registry.register("root-usage-alarm")

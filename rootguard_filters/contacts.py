@@ -69,7 +69,9 @@ def contact_information(evidence, target_account=None):
         params = _account_params(target_account)
         return guarded(
             _call_label("GetContactInformation", target_account),
-            _not_found_is_none(lambda: retry(client.get_contact_information, **params)))
+            # ContactInformation is a required member: a response without it is unreadable, not "missing"
+            _not_found_is_none(lambda: {"ContactInformation":
+                                        retry(client.get_contact_information, **params)["ContactInformation"]}))
     key = (evidence.account_id, "account", "GetContactInformation", target_account)
     return RUN_CACHE.get(key, fetch)
 

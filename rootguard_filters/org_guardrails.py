@@ -13,7 +13,7 @@ from c7n.resources.account import Account
 from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
-from rootguard_filters.base import RootguardFilter
+from rootguard_filters.base import RootguardFilter, inactive_status
 from rootguard_filters.decide.org_features import (
     CREDENTIAL_CONDITIONS, CREDENTIAL_KINDS, FEATURES, MFA_STATES, ROOT_CREDENTIALS_MANAGEMENT,
     TARGETS, RootAudit, decide_member_root_credentials, decide_root_credentials_management,
@@ -95,7 +95,8 @@ class OrgReader:
         def call():
             items = []
             for page in self.client.get_paginator(method).paginate(**params):
-                items.extend(page.get(result_key, []))
+                # always in a real answer: a page without it is unreadable, not "none"
+                items.extend(page[result_key])
             return items
         return self.read(operation, tuple(sorted(params.items())), call)
 
@@ -160,11 +161,6 @@ def org_snapshot(manager):
     return RUN_CACHE.get((reader.evidence.account_id, "organizations", "OrgSnapshot"), build)
 
 
-def inactive_status(resource):
-    status = str(resource.get("Status") or "ACTIVE").upper()
-    return None if status == "ACTIVE" else status
-
-
 # --------------------------------------------------------------------------- IAM reads
 
 def organizations_features(evidence):
@@ -224,8 +220,9 @@ class RootSession:
 
     def _pages(self, operation, method, key):
         def call():
+            # required members (botocore's model): a page without one is unreadable, not "none"
             return [item for page in self.iam.get_paginator(method).paginate()
-                    for item in page.get(key, [])]
+                    for item in page[key]]
         return self.read(operation, (), call)
 
     def login_profile(self):
@@ -248,7 +245,7 @@ class RootSession:
                 key["LastUsed"] = self.read(
                     "GetAccessKeyLastUsed", (key["AccessKeyId"],),
                     lambda k=key["AccessKeyId"]: self.iam.get_access_key_last_used(
-                        AccessKeyId=k).get("AccessKeyLastUsed"))
+                        AccessKeyId=k)["AccessKeyLastUsed"])
             keys.append(key)
         return RootAudit(
             login_profile=self.login_profile(),

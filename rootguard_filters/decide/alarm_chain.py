@@ -164,11 +164,18 @@ def trail_problem(trail, account_id, reader):
     status = reader.trail_status(trail)
     if not status.ok:
         return Broken("logging", status.error, unknown=True)
-    if not status.value.get("IsLogging"):
+    # Real answers always carry IsLogging, and EventSelectors or AdvancedEventSelectors (an empty
+    # list when the trail has none): without them the answer says nothing, so it is unreadable.
+    if "IsLogging" not in status.value:
+        return Broken("logging", "cloudtrail:GetTrailStatus: unreadable response: no IsLogging", unknown=True)
+    if not status.value["IsLogging"]:
         return Broken("logging", "trail is not logging")
     selectors = reader.event_selectors(trail)
     if not selectors.ok:
         return Broken("management-events", selectors.error, unknown=True)
+    if not {"EventSelectors", "AdvancedEventSelectors"} & set(selectors.value):
+        return Broken("management-events", "cloudtrail:GetEventSelectors: unreadable response: neither "
+                                           "EventSelectors nor AdvancedEventSelectors", unknown=True)
     recorded, notes = management_read_values(selectors.value)
     if recorded != READ_VALUES:
         reason = f"trail records {_describe_recorded(recorded)}"

@@ -50,7 +50,11 @@ def decide_root_credentials_management(features, error=None, error_code=None,
                 f"{', '.join(required)} not enabled: {FEATURES_IMPOSSIBLE[error_code]} ({error})",
                 required=required, enabled=[], missing=required)
         return could_not_evaluate(error, required=required)
-    enabled = list(features.get("EnabledFeatures") or [])
+    # Always in a real answer (empty when none is enabled): without it nothing says what is enabled.
+    if "EnabledFeatures" not in features:
+        return could_not_evaluate("iam:ListOrganizationsFeatures: unreadable response: no EnabledFeatures",
+                                  required=required)
+    enabled = list(features["EnabledFeatures"])
     missing = [f for f in required if f not in enabled]
     details = {"organization_id": features.get("OrganizationId"), "enabled": enabled,
                "required": required, "missing": missing}

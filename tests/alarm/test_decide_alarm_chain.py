@@ -71,6 +71,31 @@ class TestTrailLinks:
         assert only_trail(verdict)["link"] == "logging"
         assert "not logging" in verdict.reason
 
+    def test_status_without_is_logging_is_unreadable_not_not_logging(self):
+        world = World()
+        world.statuses[TRAIL_ARN] = {"LatestDeliveryTime": "2026-01-05T10:00:00Z"}
+        verdict = decide(world)
+        assert verdict.status == COULD_NOT_EVALUATE
+        assert only_trail(verdict)["link"] == "logging"
+        assert "cloudtrail:GetTrailStatus: unreadable response: no IsLogging" in verdict.reason
+        assert "not logging" not in verdict.reason
+
+    def test_selectors_answer_without_either_selector_list_is_unreadable(self):
+        world = World()
+        world.selectors[TRAIL_ARN] = {"TrailARN": TRAIL_ARN}
+        verdict = decide(world)
+        assert verdict.status == COULD_NOT_EVALUATE
+        assert only_trail(verdict)["link"] == "management-events"
+        assert "cloudtrail:GetEventSelectors: unreadable response" in verdict.reason
+
+    def test_empty_event_selector_list_records_no_management_events(self):
+        # AWS answers an empty list for a trail whose selectors were all removed: a real finding
+        world = World()
+        world.selectors[TRAIL_ARN] = {"TrailARN": TRAIL_ARN, "EventSelectors": []}
+        verdict = decide(world)
+        assert verdict.status == NON_COMPLIANT
+        assert "trail records no management events" in verdict.reason
+
     @pytest.mark.parametrize("read_write, text", [
         ("WriteOnly", "only write management events"),
         ("ReadOnly", "only read-only management events"),

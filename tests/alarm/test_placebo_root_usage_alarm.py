@@ -1,9 +1,12 @@
 """The root-usage-alarm filter through c7n, replaying recorded API responses (placebo)."""
 import json
+import shutil
+import time
 from pathlib import Path
 
 import boto3
 import placebo
+import pytest
 
 from chain_world import ACCOUNT, TOPIC_ARN, TRAIL_ARN
 from alarm_helpers import CallCounter, run_policy
@@ -21,6 +24,20 @@ def replay(scenario):
     pill = placebo.attach(session, data_path=str(FLIGHT_DATA / scenario))
     pill.playback()
     return session, counter
+
+
+def complete_chain_with(tmp_path, name, answers):
+    """The complete_chain flight data with ``name``'s answers replaced by ``[(status, data), ...]``."""
+    flight = tmp_path / "flight"
+    shutil.copytree(FLIGHT_DATA / "complete_chain", flight)
+    for index, (status, data) in enumerate(answers, start=1):
+        data = {**data, "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": f"req-{index}"}}
+        (flight / f"{name}_{index}.json").write_text(json.dumps({"status_code": status, "data": data}))
+    return flight
+
+
+def recorded(name):
+    return json.loads((FLIGHT_DATA / "complete_chain" / f"{name}_1.json").read_text())["data"]
 
 
 def verdict_of(resources):
@@ -71,3 +88,29 @@ def test_access_denied_on_metric_filters_is_flagged_could_not_evaluate(tmp_path)
     assert "logs:DescribeMetricFilters failed: AccessDeniedException" in verdict["reason"]
     assert verdict["details"]["trails"][0]["link"] == "metric-filter"
     assert ("cloudwatch", "DescribeAlarmsForMetric") not in counter.calls
+
+
+PAGINATED_LINKS = [
+    ("logs.DescribeMetricFilters", "logs:DescribeMetricFilters", "metric-filter"),
+    ("sns.ListSubscriptionsByTopic", "sns:ListSubscriptionsByTopic", "subscription"),
+]
+THROTTLE_CODES = {"logs": "ThrottlingException", "sns": "Throttling"}   # JSON and query protocols
+
+
+@pytest.mark.parametrize("name, operation, link", PAGINATED_LINKS)
+def test_page_without_its_list_is_unreadable_not_an_empty_link(tmp_path, name, operation, link):
+    session, _ = replay(complete_chain_with(tmp_path, name, [(200, {})]))
+    verdict = verdict_of(run_policy(POLICY, session, tmp_path / "out", ACCOUNT))
+    assert verdict["status"] == "could-not-evaluate"
+    assert f"{operation}: unreadable response" in verdict["reason"]
+    assert verdict["details"]["trails"][0]["link"] == link
+
+
+@pytest.mark.parametrize("name, operation, link", PAGINATED_LINKS)
+def test_throttled_page_is_retried_through(tmp_path, monkeypatch, name, operation, link):
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    service, _ = name.split(".")
+    throttled = (400, {"Error": {"Code": THROTTLE_CODES[service], "Message": "Rate exceeded"}})
+    session, counter = replay(complete_chain_with(tmp_path, name, [throttled, (200, recorded(name))]))
+    assert run_policy(POLICY, session, tmp_path / "out", ACCOUNT) == []
+    assert counter.calls[tuple(name.split("."))] == 2

@@ -64,6 +64,13 @@ def test_present_contact_information_passes(flight, run_policy):
     assert run_policy(contacts_policy(**{"contact-information": True}), session) == []
 
 
+def test_contact_information_response_without_its_member_is_unreadable_not_missing(flight, run_policy):
+    [account] = run_policy(contacts_policy(**{"contact-information": True}), flight("contact-information-unreadable"))
+    verdict = verdict_of(account)
+    assert verdict["status"] == "could-not-evaluate"
+    assert "GetContactInformation" in verdict["reason"] and "unreadable" in verdict["reason"]
+
+
 def test_access_denied_is_could_not_evaluate_naming_the_call(flight, run_policy):
     [account] = run_policy(contacts_policy(), flight("access-denied"))
     verdict = verdict_of(account)

@@ -11,35 +11,7 @@ from rootguard_filters import bench
 from tests.faults.matrix import CNE, CORRECT, EXPECTED, FAULTS, build, render
 
 # (operation, fault) -> why the cell deviates and where. None of them turns a finding into "compliant".
-KNOWN_DEVIATIONS = {
-    ("cloudwatch-logs.DescribeMetricFilters", "throttle-clears"):
-        "alarm_chain.ChainReader.metric_filters paginates without evidence.retry: a throttle on a page "
-        "is could-not-evaluate (botocore's own retries still apply in real runs; the hook skips them)",
-    ("sns.ListSubscriptionsByTopic", "throttle-clears"):
-        "alarm_chain.ChainReader.subscriptions: same, paginated without evidence.retry",
-    ("cloudwatch-logs.DescribeMetricFilters", "missing-key"):
-        "alarm_chain: page.get('metricFilters', []) reads a page without the member as 'no metric "
-        "filter' (non-compliant) instead of an unreadable response",
-    ("sns.ListSubscriptionsByTopic", "missing-key"):
-        "alarm_chain: page.get('Subscriptions', []) reads as 'no subscriptions' (non-compliant)",
-    ("cloudtrail.GetTrailStatus", "missing-key"):
-        "decide.alarm_chain: a status without IsLogging reads as 'not logging' (non-compliant)",
-    ("cloudtrail.GetEventSelectors", "missing-key"):
-        "decide.alarm_chain: no EventSelectors/AdvancedEventSelectors reads as 'records no management "
-        "events' (non-compliant)",
-    ("iam.ListOrganizationsFeatures", "missing-key"):
-        "org_guardrails.organizations_features: no EnabledFeatures reads as 'not enabled' "
-        "(non-compliant, also in a member where the fault-free verdict is not-applicable)",
-    ("organizations.ListPolicies", "missing-key"):
-        "org_guardrails.OrgReader.pages: page.get(result_key) reads as 'no SCPs' (non-compliant)",
-    ("organizations.ListTargetsForPolicy", "missing-key"):
-        "org_guardrails.OrgReader.pages: reads as 'SCP attached nowhere' (non-compliant)",
-    ("organizations.ListAccountsForParent", "missing-key"):
-        "org_guardrails: could-not-evaluate 'account ... is not in the organization snapshot', "
-        "without naming the call that came back empty",
-    ("organizations.ListOrganizationalUnitsForParent", "missing-key"):
-        "org_guardrails: same, could-not-evaluate without naming the call",
-}
+KNOWN_DEVIATIONS = {}
 
 
 @pytest.fixture(scope="module")

@@ -106,6 +106,20 @@ def fail_call(session, service, operation, code, message="injected failure", sta
     session.events.register(f"before-call.{service}.{operation}", respond)
 
 
+def answer_call(session, service, operation, answers):
+    """Answer the next ``service:operation`` calls with ``answers`` (``[(status, data)]``) in turn;
+    later calls go through. ``data`` is the whole parsed answer: a member left out stays missing."""
+    from placebo.pill import FakeHttpResponse
+    pending = list(answers)
+
+    def respond(**_):
+        if not pending:
+            return None
+        status, data = pending.pop(0)
+        return FakeHttpResponse(status), {**data, "ResponseMetadata": {"HTTPStatusCode": status}}
+    session.events.register(f"before-call.{service}.{operation}", respond)
+
+
 def skip_tag_lookup(session):
     """Answer c7n's tag augment (tagging:GetResources) with no tags.
 

@@ -43,6 +43,14 @@ def test_features_option_requires_root_sessions_too(tmp_path):
     assert "RootSessions" in verdict["reason"]
 
 
+def test_answer_without_enabled_features_is_could_not_evaluate_naming_the_call(tmp_path):
+    # real answers always list EnabledFeatures (empty when none is on): without it nothing is known
+    flagged, verdict = run(tmp_path, {"OrganizationId": "o-a1b2c3d4e5"})
+    assert len(flagged) == 1
+    assert verdict["status"] == "could-not-evaluate"
+    assert verdict["reason"] == "iam:ListOrganizationsFeatures: unreadable response: no EnabledFeatures"
+
+
 def test_member_account_is_not_applicable_not_an_error(tmp_path):
     flagged, verdict = run(tmp_path, error(
         "AccountNotManagementOrDelegatedAdministratorException",

@@ -185,6 +185,19 @@ def test_a_failed_read_in_the_root_session_names_the_call(tmp_path):
     assert f"iam:ListMFADevices (as root of {MEMBER}) failed: AccessDenied" in verdict["reason"]
 
 
+@pytest.mark.parametrize("operation", ["ListAccessKeys", "ListSigningCertificates", "ListMFADevices"])
+def test_a_root_session_page_without_its_list_is_unreadable_not_empty(tmp_path, operation):
+    session = flight(tmp_path, [account(MEMBER, "member")], password=False)
+    write_flight(tmp_path / "flight", {f"iam.{operation}": [{"IsTruncated": False}]})
+
+    flagged, verdicts = audit(session, tmp_path)
+
+    verdict = verdicts[MEMBER]["member-root-credentials"]
+    assert [r["Id"] for r in flagged] == [MEMBER]
+    assert verdict["status"] == "could-not-evaluate"
+    assert f"iam:{operation} (as root of {MEMBER}): unreadable response" in verdict["reason"]
+
+
 # ------------------------------------------------------------------------ delete-root-credentials
 
 DELETES = ("DeleteLoginProfile", "DeleteAccessKey", "DeleteSigningCertificate", "DeactivateMFADevice")

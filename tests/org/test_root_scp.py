@@ -1,9 +1,12 @@
 """root-scp on aws.org-account against a moto organization: every shape of SCP coverage."""
+import time
+
 import pytest
 from moto import mock_aws
 
 from org_helpers import (
-    MANAGEMENT, CallCounter, MotoOrg, fail_call, moto_session, new_run, run_policy, validation_errors)
+    MANAGEMENT, CallCounter, MotoOrg, answer_call, fail_call, moto_session, new_run, run_policy,
+    validation_errors)
 from rootguard_filters.decide.org_features import reference_deny_root_scp
 
 ROOT_SCP = [{"type": "root-scp"}]
@@ -140,6 +143,40 @@ def test_failed_organizations_call_leaves_every_account_could_not_evaluate(sessi
         verdict = verdict_of(verdicts, account)
         assert verdict["status"] == "could-not-evaluate"
         assert "organizations:ListTargetsForPolicy failed: AccessDeniedException" in verdict["reason"]
+
+
+WALK_LISTS = {"ListPolicies": "Policies", "ListTargetsForPolicy": "Targets",
+              "ListOrganizationalUnitsForParent": "OrganizationalUnits", "ListAccountsForParent": "Accounts"}
+
+
+@pytest.mark.parametrize("operation", sorted(WALK_LISTS))
+def test_walk_page_without_its_list_leaves_every_account_could_not_evaluate_naming_it(
+        session, org, tmp_path, operation):
+    accounts = {org.account("a", parent=org.ou("Workloads")), org.account("b")}
+    org.scp("deny-root", reference_deny_root_scp(), org.root)
+    answer_call(session, "organizations", operation, [(200, {})])   # without WALK_LISTS[operation]
+
+    flagged, verdicts = run_policy(session, tmp_path, ROOT_SCP)
+
+    assert {r["Id"] for r in flagged} == accounts | {MANAGEMENT}
+    for account in accounts | {MANAGEMENT}:
+        verdict = verdict_of(verdicts, account)
+        assert verdict["status"] == "could-not-evaluate"
+        assert f"organizations:{operation}: unreadable response: '{WALK_LISTS[operation]}'" in verdict["reason"]
+
+
+@pytest.mark.parametrize("operation", sorted(WALK_LISTS))
+def test_throttled_walk_page_is_retried_through(session, org, tmp_path, monkeypatch, operation):
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    covered = org.account("a", parent=org.ou("Workloads"))
+    org.scp("deny-root", reference_deny_root_scp(), org.root)
+    throttled = (400, {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}})
+    answer_call(session, "organizations", operation, [throttled, throttled])   # then moto answers
+
+    flagged, verdicts = run_policy(session, tmp_path, ROOT_SCP)
+
+    assert flagged == []
+    assert verdict_of(verdicts, covered)["status"] == "compliant"
 
 
 def test_organization_is_read_once_per_run_whatever_the_number_of_policies(session, org, tmp_path):
