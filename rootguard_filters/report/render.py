@@ -154,6 +154,7 @@ h1{font-size:1.4rem} h2{font-size:1.15rem;margin-top:2rem}
 .wrap{max-height:75vh;overflow:auto;border:1px solid #ccc}
 table{border-collapse:separate;border-spacing:0;font-size:.85rem}
 th,td{border-right:1px solid #ddd;border-bottom:1px solid #ddd;padding:.3rem .5rem;white-space:nowrap}
+th.control{white-space:normal;min-width:7.5rem;max-width:10rem}
 thead th{position:sticky;background:#f1f3f5;z-index:2}
 thead tr:first-child th{top:0} thead tr:nth-child(2) th{top:1.9rem}
 th.account{position:sticky;left:0;background:#f8f9fa;text-align:left;z-index:1}
@@ -192,7 +193,9 @@ def render_html(matrix):
         p.append(f'<th class="{severity}" colspan="{len(group)}">{severity}</th>')
     p.append('<th colspan="5">totals per account</th></tr><tr>')
     for c in controls:
-        p.append(f'<th class="{c.severity}" title="{esc(c.title)}">{code[c.id]}<br><code>{esc(c.id)}</code></th>')
+        # break long control ids at their hyphens so the matrix fits a laptop screen
+        wrapped = esc(c.id).replace("-", "-<wbr>")
+        p.append(f'<th class="{c.severity} control" title="{esc(c.title)}">{code[c.id]}<br><code>{wrapped}</code></th>')
     p += [f'<th title="{s}">{SYMBOLS[s]}</th>' for s in REPORT_STATUSES]
     p.append("</tr></thead><tbody>")
     for account in matrix.accounts:
