@@ -423,7 +423,7 @@ class _Collector:
         for account_id, name in declared:
             self.index.resolve(account_id, name, declared=True)
         self.found = {}            # (account, control id) -> [Cell]
-        self.with_output = set()   # accounts with at least one policy directory
+        self.with_output = set()   # accounts where at least one policy ran to completion
         self.org_runs = {}         # control id -> [(source account, PolicyRun)]
         self.notes = []
 
@@ -444,7 +444,8 @@ class _Collector:
     def add(self, run):
         policy = run.policy
         source = self.source_account(run)
-        self.with_output.add(source)
+        if not run.error:
+            self.with_output.add(source)
         if BY_ID[policy].resource == ORG_RESOURCE:
             self.org_runs.setdefault(policy, []).append((source, run))
         else:
@@ -501,8 +502,8 @@ class _Collector:
             return Cell(NOT_EVALUATED, f"no output of {control.id} (runs in the management account)",
                         policy=control.id)
         if account not in self.with_output:
-            return Cell(NOT_EVALUATED, "no output for this account (role not assumed or account not run)",
-                        policy=control.id)
+            return Cell(NOT_EVALUATED, "no policy completed in this account (its role could not be assumed, "
+                                       "access was denied, or it was not run: see c7n-org's log)", policy=control.id)
         return Cell(NOT_EVALUATED, f"no output of policy {control.id} for this account", policy=control.id)
 
     def matrix(self):

@@ -67,7 +67,7 @@ def test_accounts_file_account_without_output_is_not_evaluated(tmp_path):
     assert [a.name for a in matrix.accounts] == ["prod", "dev"]
     for control in matrix.controls:
         assert matrix.cell(DEV, control.id).status == NOT_EVALUATED
-    assert "role not assumed" in matrix.cell(DEV, "root-mfa-missing").reason
+    assert "role could not be assumed" in matrix.cell(DEV, "root-mfa-missing").reason
 
 
 def test_accounts_file_maps_directory_names_to_ids_without_metadata(tmp_path):
