@@ -191,6 +191,8 @@ def run_policy(data, session, account_id, out_dir):
 
     config = Config.empty(account_id=account_id, region=REGION, output_dir=str(out_dir), cache_period=0)
     policy = Policy(data, config, session_factory=lambda *a, **k: session)
+    # as `custodian run` and c7n-org do: string values are format strings ({{ }} for a literal brace)
+    policy.expand_variables(policy.get_variables())
     policy.validate()
     return policy.run()
 

@@ -108,13 +108,17 @@ def reset():
     RUN_CACHE.clear()
 
 
-def guarded(operation, call):
-    """Run ``call`` and return its result as Evidence; AWS and parsing errors become failures."""
+def guarded(operation, call, expected_codes=()):
+    """Run ``call`` and return its result as Evidence; AWS and parsing errors become failures.
+
+    ``expected_codes`` are errors that answer the question (e.g. "not the management account"):
+    they are kept as evidence like any error but logged at debug level, not as warnings.
+    """
     try:
         return Evidence(value=call())
     except (ClientError, BotoCoreError) as error:
         message, code = describe_error(operation, error)
-        log.warning("rootguard: %s", message)
+        log.log(logging.DEBUG if code in expected_codes else logging.WARNING, "rootguard: %s", message)
         return Evidence.failure(message, code)
     except (CredentialReportError, ResponseParserError, ValueError, KeyError, TypeError) as error:
         # ResponseParserError (a truncated or garbled body) is no BotoCoreError: name it here.

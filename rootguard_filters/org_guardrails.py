@@ -167,7 +167,8 @@ def organizations_features(evidence):
     """``iam:ListOrganizationsFeatures`` as Evidence (errors kept with their code)."""
     def fetch():
         return guarded("iam:ListOrganizationsFeatures",
-                       lambda: retry(evidence.client("iam").list_organizations_features))
+                       lambda: retry(evidence.client("iam").list_organizations_features),
+                       expected_codes=("AccountNotManagementOrDelegatedAdministratorException",))
     return RUN_CACHE.get((evidence.account_id, "iam", "ListOrganizationsFeatures"), fetch)
 
 
