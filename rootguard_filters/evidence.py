@@ -138,7 +138,8 @@ class CredentialReport:
 class AccountEvidence:
     """Root evidence for the account a c7n resource manager runs in."""
 
-    # Poll interval while IAM generates the credential report (real AWS: a few seconds).
+    # Longest wait between polls while IAM generates the credential report. A small account's report
+    # is ready within a second or two: polls start at a quarter of this and double up to it.
     REPORT_POLL_SECONDS = 2
 
     def __init__(self, manager):
@@ -201,6 +202,7 @@ class AccountEvidence:
         client = self.client("iam")
         deadline = time.monotonic() + wait_seconds
         generated = False
+        delay = self.REPORT_POLL_SECONDS / 4
         while True:
             try:
                 response = retry(client.get_credential_report)
@@ -213,7 +215,8 @@ class AccountEvidence:
                     generated = True
                     continue
                 if code in ("ReportInProgress", "ReportNotPresent") and time.monotonic() < deadline:
-                    time.sleep(self.REPORT_POLL_SECONDS)
+                    time.sleep(delay)
+                    delay = min(delay * 2, self.REPORT_POLL_SECONDS)
                     continue
                 message, code = describe_error("iam:GetCredentialReport", error)
                 if code == "ReportInProgress":
@@ -246,8 +249,6 @@ class AccountEvidence:
 
     def _generate_report(self, client):
         # State is a member of every real answer; without it nothing says a report is coming.
-        outcome = guarded("iam:GenerateCredentialReport",
-                          lambda: retry(client.generate_credential_report)["State"])
-        if outcome.ok and outcome.value != "COMPLETE":
-            time.sleep(self.REPORT_POLL_SECONDS)
-        return outcome
+        # No wait here: GetCredentialReport answers ReportInProgress until the report is ready.
+        return guarded("iam:GenerateCredentialReport",
+                       lambda: retry(client.generate_credential_report)["State"])
