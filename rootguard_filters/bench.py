@@ -22,14 +22,14 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
+from rootguard_filters.demo import (  # the demo's way of running the pack is the bench's too
+    ORG_RESOURCES, by_resource, load_policies, offline_env as sandbox_env, tool, write_policy_files)
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY_DIR = REPO / "policies"
 BASELINE = REPO / "bench" / "baseline.yml"
 RESULTS = REPO / "bench" / "results.json"
 REGION = "us-east-1"
-ORG_RESOURCES = ("aws.org-account", "org-account")
 
 # The fewest calls each control needs in one account of the seeded posture (one trail, one alarm,
 # one topic), assuming every call is shared through the run cache. Controls of the same family share
@@ -63,25 +63,11 @@ MINIMUM = {
     "root-credentials-management-disabled": "centralized-root",
     "root-scp-missing": "org-scp",
 }
+
+
 def register_pack():
     import rootguard_filters
     rootguard_filters.register()
-
-
-def load_policies(*paths):
-    """Policy dicts from YAML files or directories of them, in file order."""
-    policies = []
-    for path in paths:
-        files = sorted(Path(path).glob("*.yml")) if Path(path).is_dir() else [Path(path)]
-        for file in files:
-            policies.extend((yaml.safe_load(file.read_text()) or {}).get("policies", []))
-    return policies
-
-
-def by_resource(policies):
-    """(account-level policies, organization-level policies)."""
-    org = [p for p in policies if p.get("resource") in ORG_RESOURCES]
-    return [p for p in policies if p not in org], org
 
 
 def minimum_calls(policy_names, org_shape=None):
@@ -121,14 +107,6 @@ class CallCounter:
     def reset(self):
         self.calls.clear()
         self.by_policy.clear()
-
-
-def sandbox_env(endpoint):
-    """Environment for boto3 (this process or c7n-org workers) to reach only the sandbox."""
-    from rootguard_filters.sandbox.server import FAKE_CREDENTIALS
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "C7N_USE_STS_REGIONAL"}
-    env.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
-    return env
 
 
 @contextmanager
@@ -222,8 +200,8 @@ def org_shape(session):
             ParentId=parent) for ou in page["OrganizationalUnits"])
     return {"scps": len(scps), "parents": parents}
 
-
 # ---- 1. one account --------------------------------------------------------------------------------
+
 
 def single_account(sandbox, workdir):
     """Pack and baseline on the seeded management account (every chain present), side by side."""
@@ -254,23 +232,7 @@ def single_account(sandbox, workdir):
         result["packs"][label] = pack
     return result
 
-
 # ---- 2. c7n-org over N accounts -----------------------------------------------------------------
-
-def tool(name):
-    candidate = Path(sys.executable).parent / name
-    return str(candidate)
-
-
-def split_files(policies, directory, label):
-    """Write account-level and organization-level policies into one file each (as users run them)."""
-    account, org = by_resource(policies)
-    files = {}
-    for scope, chosen in (("account", account), ("organization", org)):
-        if chosen:
-            files[scope] = Path(directory) / f"{label}-{scope}.yml"
-            files[scope].write_text(yaml.safe_dump({"policies": chosen}, sort_keys=False))
-    return files
 
 
 def c7n_org(args, env, log):
@@ -347,14 +309,14 @@ def organization(sandbox, size, workdir, env):
     row = {"size": size, "accounts": len(seeded["accounts"]), "seed_seconds": round(seed_seconds, 1), "packs": {}}
     for label, source in (("rootguard", POLICY_DIR), ("baseline", BASELINE)):
         policies, excluded = loadable_by_workers(load_policies(source), env)
-        files = split_files(policies, workdir, f"{label}-{size}")
+        files = write_policy_files(policies, workdir, prefix=f"{label}-{size}-")
         row["packs"][label] = org_run(sandbox, files, accounts_yml, management,
                                       workdir / f"out-{label}-{size}", env, log)
         row["packs"][label].update(policies=[p["name"] for p in policies], excluded=excluded)
     return row
 
-
 # ---- output ---------------------------------------------------------------------------------------
+
 
 def print_single(result):
     print(f"\nOne account ({result['account_id']}, in-process, calls per operation; "

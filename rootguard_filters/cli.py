@@ -1,5 +1,4 @@
 """``rootguard``: the sandbox organization, the checklist report and the one-command demo."""
-import argparse
 import sys
 
 USAGE = """rootguard COMMAND [ARGS]

@@ -18,25 +18,40 @@ import yaml
 ORG_RESOURCES = ("aws.org-account", "org-account")
 
 
-def split_policies(policy_dir, workdir):
-    """Write the account-level and organization-level audit policies into one file each."""
-    account, organization = [], []
-    for path in sorted(Path(policy_dir).glob("*.yml")):
-        for policy in (yaml.safe_load(path.read_text()) or {}).get("policies", []):
-            (organization if policy.get("resource") in ORG_RESOURCES else account).append(policy)
+def load_policies(*paths):
+    """Policy dicts from YAML files or directories of them, in file order."""
+    policies = []
+    for path in paths:
+        files = sorted(Path(path).glob("*.yml")) if Path(path).is_dir() else [Path(path)]
+        for file in files:
+            policies.extend((yaml.safe_load(file.read_text()) or {}).get("policies", []))
+    return policies
+
+
+def by_resource(policies):
+    """(account-level policies, organization-level policies): c7n-org runs them with different scopes."""
+    org = [p for p in policies if p.get("resource") in ORG_RESOURCES]
+    return [p for p in policies if p not in org], org
+
+
+def write_policy_files(policies, directory, prefix=""):
+    """The account-level and organization-level policies in one file each, as users run them."""
     files = {}
-    for name, policies in (("account", account), ("organization", organization)):
-        if policies:
-            files[name] = Path(workdir) / f"{name}-policies.yml"
-            files[name].write_text(yaml.safe_dump({"policies": policies}, sort_keys=False))
+    for scope, chosen in zip(("account", "organization"), by_resource(policies)):
+        if chosen:
+            files[scope] = Path(directory) / f"{prefix}{scope}-policies.yml"
+            files[scope].write_text(yaml.safe_dump({"policies": chosen}, sort_keys=False))
     return files
 
 
-def offline_env(endpoint, home):
+def offline_env(endpoint, home=None):
+    """Environment for custodian / c7n-org that reaches only the sandbox at ``endpoint``."""
     from rootguard_filters.sandbox.server import FAKE_CREDENTIALS
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AWS_") and k not in ("C7N_USE_STS_REGIONAL",)}
-    env.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=endpoint, HOME=str(home))
+    env.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
+    if home:
+        env["HOME"] = str(home)
     return env
 
 
@@ -77,7 +92,7 @@ def main(argv=None):
         print(f"sandbox organization on {sandbox.endpoint_url}: {len(seeded['accounts'])} accounts "
               f"(accounts.yml: {accounts_yml})")
         env = offline_env(sandbox.endpoint_url, workdir / "home")
-        files = split_policies(args.policies, workdir)
+        files = write_policy_files(load_policies(args.policies), workdir)
         if "account" in files:
             print("c7n-org run: account policies across the organization ...", flush=True)
             run([tool("c7n-org"), "run", "-c", accounts_yml, "-s", out, "-u", files["account"],
