@@ -2,26 +2,14 @@
 import json
 
 import pytest
-from moto import mock_aws
 
 from org_helpers import (
-    MANAGEMENT, CallCounter, MotoOrg, moto_session, new_run, run_policy, validation_errors)
+    MANAGEMENT, CallCounter, MotoOrg, new_run, run_policy, validation_errors)
 from rootguard_filters.decide.org_features import reference_deny_root_scp
 
 WRITES = ("CreatePolicy", "AttachPolicy", "EnablePolicyType", "DetachPolicy", "UpdatePolicy",
           "DeletePolicy")
 FILTERS = [{"type": "root-scp"}]
-
-
-@pytest.fixture
-def session():
-    with mock_aws():
-        yield moto_session()
-
-
-@pytest.fixture
-def org(session):
-    return MotoOrg(session)
 
 
 def attach(session, out, dryrun=False, **options):

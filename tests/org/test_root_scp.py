@@ -2,25 +2,13 @@
 import time
 
 import pytest
-from moto import mock_aws
 
 from org_helpers import (
-    MANAGEMENT, CallCounter, MotoOrg, answer_call, fail_call, moto_session, new_run, run_policy,
+    MANAGEMENT, CallCounter, MotoOrg, answer_call, fail_call, new_run, run_policy,
     validation_errors)
 from rootguard_filters.decide.org_features import reference_deny_root_scp
 
 ROOT_SCP = [{"type": "root-scp"}]
-
-
-@pytest.fixture
-def session():
-    with mock_aws():
-        yield moto_session()
-
-
-@pytest.fixture
-def org(session):
-    return MotoOrg(session)
 
 
 def verdict_of(verdicts, account_id):

@@ -7,6 +7,7 @@ from rootguard_filters.decide.credentials import decide_root_credentials, root_r
 from rootguard_filters.decide.mfa import decide_root_mfa, root_virtual_devices
 from rootguard_filters.logic.credential_report import (
     CredentialReportError, parse_credential_report, parse_date, parse_flag)
+from tests.placebo.make_flights import HEADER  # the real report header, shared with the placebo flights
 
 ROOT = "arn:aws:iam::123456789012:root"
 NOW = datetime(2026, 11, 27, 12, tzinfo=timezone.utc)
@@ -76,14 +77,6 @@ class TestRootMfa:
         partial = {"AccountMFAEnabled": 0, "AccountAccessKeysPresent": 0}
         v = decide_root_mfa(partial, ROOT, ["none"])
         assert v.status == "could-not-evaluate" and "AccountPasswordPresent" in v.reason
-
-
-HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
-          "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
-          "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
-          "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
-          "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
-          "cert_1_last_rotated,cert_2_active,cert_2_last_rotated")
 
 
 def root_line(password_last_used="N/A", key1="false,N/A,N/A,N/A,N/A", key2="false,N/A,N/A,N/A,N/A",
