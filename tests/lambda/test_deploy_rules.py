@@ -9,7 +9,7 @@ from lambda_support import MANAGEMENT_ACCOUNT, REPO
 from rootguard_filters.sandbox.server import FAKE_CREDENTIALS
 
 # deploy/realtime.yml and periodic.yml use filters of the whole pack: load the families that exist.
-for family in ("alarm_chain", "org_guardrails", "contacts"):
+for family in ("alarm_chain", "root_scp", "member_root", "centralized_root", "contacts"):
     pytest.importorskip(f"rootguard_filters.{family}")
 
 SIGNIN_TYPES = ["AWS Console Sign In via CloudTrail", "AWS Console Signin via CloudTrail"]

@@ -10,7 +10,7 @@ from c7n.policy import Policy
 from lambda_support import REPO
 from rootguard_filters import catalog, deploy
 
-for family in ("alarm_chain", "org_guardrails", "contacts"):
+for family in ("alarm_chain", "root_scp", "member_root", "centralized_root", "contacts"):
     pytest.importorskip(f"rootguard_filters.{family}")
 
 DEPLOY_FILES = ("deploy/periodic.yml", "deploy/securityhub.yml", "deploy/realtime.yml", "remediation/realtime-drift.yml")

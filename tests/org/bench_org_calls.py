@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from org_helpers import REGION, CallCounter, moto_session, new_run, run_policy  # noqa: E402
 
 import rootguard_filters  # noqa: E402
-from rootguard_filters.decide.org_features import reference_deny_root_scp  # noqa: E402
+from rootguard_filters.decide.scp_plan import reference_deny_root_scp  # noqa: E402
 
 
 def build_org(session, accounts, ous):

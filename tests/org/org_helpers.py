@@ -13,7 +13,7 @@ from c7n.config import Config
 from c7n.policy import Policy
 from c7n.utils import reset_session_cache
 
-import rootguard_filters.org_guardrails  # noqa: F401  (registers the filters and actions)
+import rootguard_filters._plugins  # noqa: F401  (registers the filters and actions)
 from rootguard_filters import evidence
 from rootguard_filters.base import VERDICTS_FILE
 

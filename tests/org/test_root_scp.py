@@ -6,7 +6,7 @@ import pytest
 from org_helpers import (
     MANAGEMENT, CallCounter, MotoOrg, answer_call, fail_call, new_run, run_policy,
     validation_errors)
-from rootguard_filters.decide.org_features import reference_deny_root_scp
+from rootguard_filters.decide.scp_plan import reference_deny_root_scp
 
 ROOT_SCP = [{"type": "root-scp"}]
 

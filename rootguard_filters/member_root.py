@@ -1,0 +1,256 @@
+"""Member accounts' real root credentials, through ``sts:AssumeRoot`` (centralized root access):
+``member-root-credentials`` and ``delete-root-credentials`` on ``aws.org-account``.
+
+The decisions live in ``decide/member_root.py``.
+"""
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
+from c7n.actions import BaseAction
+from c7n.resources.org import OrgAccount
+from c7n.utils import type_schema
+
+from rootguard_filters.base import RootguardFilter, inactive_status
+from rootguard_filters.decide.member_root import (
+    CREDENTIAL_CONDITIONS, CREDENTIAL_KINDS, MFA_STATES, RootAudit, decide_member_root_credentials,
+    deletion_plan)
+from rootguard_filters.evidence import RUN_CACHE, describe_error, guarded, retry
+from rootguard_filters.organization import OrgReader, ReadFailed, annotate_action
+from rootguard_filters.verdict import could_not_evaluate, not_applicable
+
+log = logging.getLogger("custodian.rootguard")
+
+AUDIT_TASK = "IAMAuditRootUserCredentials"
+DELETE_TASK = "IAMDeleteRootUserCredentials"
+# AssumeRoot's maximum; each member's reads take seconds.
+ROOT_SESSION_SECONDS = 900
+
+
+class RootSession:
+    """IAM as a member's root user, through ``sts:AssumeRoot`` with one task policy."""
+
+    def __init__(self, reader, member_id, task, cached=True):
+        self.reader = reader
+        self.member_id = member_id
+        self.task = task
+        self.cached = cached
+        self._iam = None
+
+    def _get(self, key, fetch):
+        return RUN_CACHE.get(key, fetch) if self.cached else fetch()
+
+    def _value(self, outcome):
+        if not outcome.ok:
+            raise ReadFailed(outcome)
+        return outcome.value
+
+    def credentials(self):
+        evidence = self.reader.evidence
+        arn = f"arn:{evidence.partition}:iam::aws:policy/root-task/{self.task}"
+
+        def fetch():
+            # AssumeRoot is served by regional STS endpoints only.
+            sts = self.reader.session().client("sts", region_name=evidence.region)
+            return guarded("sts:AssumeRoot", lambda: retry(
+                sts.assume_root, TargetPrincipal=self.member_id, TaskPolicyArn={"arn": arn},
+                DurationSeconds=ROOT_SESSION_SECONDS)["Credentials"])
+        return self._value(self._get(
+            (evidence.account_id, "sts", "AssumeRoot", self.member_id, self.task), fetch))
+
+    @property
+    def iam(self):
+        if self._iam is None:
+            creds = self.credentials()
+            self._iam = self.reader.session().client(
+                "iam", region_name=self.reader.evidence.region,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"])
+        return self._iam
+
+    def read(self, operation, params, call):
+        return self._value(self._get(
+            (self.member_id, "iam", operation, *params),
+            lambda: guarded(f"iam:{operation} (as root of {self.member_id})", lambda: retry(call))))
+
+    def _pages(self, operation, method, key):
+        def call():
+            # required members (botocore's model): a page without one is unreadable, not "none"
+            return [item for page in self.iam.get_paginator(method).paginate()
+                    for item in page[key]]
+        return self.read(operation, (), call)
+
+    def login_profile(self):
+        """Root's LoginProfile, or None when root has no password (NoSuchEntity)."""
+        def call():
+            try:
+                return self.iam.get_login_profile()["LoginProfile"]
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "NoSuchEntity":
+                    return None
+                raise
+        return self.read("GetLoginProfile", (), call)
+
+    def audit(self, last_used=True):
+        """A :class:`RootAudit` of the member's root user; ReadFailed names the first failed call."""
+        keys = []
+        for key in self._pages("ListAccessKeys", "list_access_keys", "AccessKeyMetadata"):
+            key = dict(key)
+            if last_used:
+                key["LastUsed"] = self.read(
+                    "GetAccessKeyLastUsed", (key["AccessKeyId"],),
+                    lambda k=key["AccessKeyId"]: self.iam.get_access_key_last_used(
+                        AccessKeyId=k)["AccessKeyLastUsed"])
+            keys.append(key)
+        return RootAudit(
+            login_profile=self.login_profile(),
+            access_keys=tuple(keys),
+            signing_certificates=tuple(self._pages(
+                "ListSigningCertificates", "list_signing_certificates", "Certificates")),
+            mfa_devices=tuple(self._pages("ListMFADevices", "list_mfa_devices", "MFADevices")),
+        )
+
+
+def member_scope(reader, resource):
+    """None when AssumeRoot can target this account, else the not-applicable Verdict."""
+    member_id = resource["Id"]
+    if member_id == reader.organization().get("MasterAccountId"):
+        return not_applicable(f"{member_id} is the management account: AssumeRoot targets members only")
+    status = inactive_status(resource)
+    if status:
+        return not_applicable(f"account {member_id} is {status}, not active")
+    return None
+
+
+@OrgAccount.filter_registry.register("member-root-credentials")
+class MemberRootCredentials(RootguardFilter):
+    """Flags member accounts whose real root credentials match every selected condition
+    (``match: all``, the default, as ``root-credentials``) or any of them (``match: any``).
+
+    For each member, ``sts:AssumeRoot`` with the ``IAMAuditRootUserCredentials`` task reads root's
+    login profile, access keys (inactive ones too, with last use), signing certificates and MFA
+    devices (kind from the serial: ``:u2f/`` passkey or security key, ``:mfa/`` virtual, other
+    hardware TOTP). ``password``, ``access-keys``, ``active-access-keys``, ``signing-certificates``
+    and ``active-signing-certificates`` flag presence (``true``) or absence (``false``); ``mfa``
+    flags root MFA states (``none``, ``virtual``, ``hardware``, ``passkey``; the weakest device
+    decides) when root holds a password, key or certificate. Without options: any password, key
+    or certificate flags. A member whose AssumeRoot or read fails is could-not-evaluate with the
+    reason; the others are still read. Needs centralized root access (RootSessions) enabled.
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: member-root-credentials-present
+            resource: aws.org-account
+            filters:
+              - type: member-root-credentials
+                match: any
+                password: true
+                access-keys: true
+                signing-certificates: true
+                mfa: [none, virtual]
+    """
+
+    schema = type_schema(
+        "member-root-credentials",
+        mfa={"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(MFA_STATES)}},
+        match={"enum": ["all", "any"]},
+        **{name: {"type": "boolean"} for name in CREDENTIAL_CONDITIONS})
+    schema_alias = False
+    # The IAM reads run as the member's root under the task policy, not as the caller.
+    permissions = ("organizations:DescribeOrganization", "sts:AssumeRoot")
+
+    def verdict(self, resource):
+        reader = OrgReader(self.manager)
+        try:
+            skip = member_scope(reader, resource)
+            if skip:
+                return skip
+            audit = RootSession(reader, resource["Id"], AUDIT_TASK).audit()
+        except ReadFailed as failure:
+            return could_not_evaluate(str(failure))
+        conditions = {n: self.data[n] for n in CREDENTIAL_CONDITIONS if n in self.data} or None
+        return decide_member_root_credentials(audit, conditions, self.data.get("mfa", ()),
+                                              self.data.get("match", "all"))
+
+
+@OrgAccount.action_registry.register("delete-root-credentials")
+class DeleteRootCredentials(BaseAction):
+    """Deletes the selected root credentials of member accounts through AssumeRoot.
+
+    Assumes root in each member with the ``IAMDeleteRootUserCredentials`` task, lists what root
+    holds and removes only the kinds in ``credentials``: ``login-profile`` (password),
+    ``access-keys``, ``signing-certificates``, ``mfa-devices`` (deactivated). The management
+    account and suspended accounts are skipped. Each deletion is annotated; a member with nothing
+    left to delete gets no write, and ``--dryrun`` (or ``dryrun`` in the config) only reports. Needs
+    centralized root access (RootSessions) enabled.
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: delete-member-root-credentials
+            resource: aws.org-account
+            filters:
+              - type: member-root-credentials
+            actions:
+              - type: delete-root-credentials
+                credentials: [login-profile, access-keys, signing-certificates, mfa-devices]
+    """
+
+    schema = type_schema(
+        "delete-root-credentials",
+        required=["credentials"],
+        credentials={"type": "array", "minItems": 1, "uniqueItems": True,
+                     "items": {"enum": list(CREDENTIAL_KINDS)}})
+    schema_alias = False
+    # The IAM list/delete calls run as the member's root under the task policy, not as the caller.
+    permissions = ("organizations:DescribeOrganization", "sts:AssumeRoot")
+
+    DELETES = {
+        "login-profile": ("DeleteLoginProfile", lambda iam, _: iam.delete_login_profile()),
+        "access-keys": ("DeleteAccessKey",
+                        lambda iam, key: iam.delete_access_key(AccessKeyId=key)),
+        "signing-certificates": ("DeleteSigningCertificate",
+                                 lambda iam, cert: iam.delete_signing_certificate(CertificateId=cert)),
+        "mfa-devices": ("DeactivateMFADevice",
+                        lambda iam, serial: iam.deactivate_mfa_device(SerialNumber=serial)),
+    }
+
+    def process(self, resources):
+        reader = OrgReader(self.manager)
+        dryrun = bool(self.manager.config.dryrun)
+        for resource in resources:
+            try:
+                self.process_member(reader, resource, dryrun)
+            except ReadFailed as failure:
+                self._record(resource, "failed", str(failure))
+
+    def process_member(self, reader, resource, dryrun):
+        skip = member_scope(reader, resource)
+        if skip:
+            return self._record(resource, "skipped", skip.reason)
+        session = RootSession(reader, resource["Id"], DELETE_TASK, cached=False)
+        plan = deletion_plan(session.audit(last_used=False), self.data["credentials"])
+        if not plan:
+            return self._record(resource, "nothing-to-delete",
+                                f"root holds none of {', '.join(self.data['credentials'])}")
+        for kind, ident in plan:
+            operation, delete = self.DELETES[kind]
+            if dryrun:
+                self._record(resource, "would-delete", f"{kind} {ident}", kind=kind, id=ident)
+                continue
+            try:
+                retry(delete, session.iam, ident)
+            except (ClientError, BotoCoreError) as error:
+                message, _ = describe_error(f"iam:{operation} (as root of {resource['Id']})", error)
+                log.error("rootguard: %s", message)
+                self._record(resource, "failed", message, kind=kind, id=ident)
+            else:
+                self._record(resource, "deleted", f"{kind} {ident}", kind=kind, id=ident)
+
+    def _record(self, resource, result, detail, **extra):
+        annotate_action(resource, {"action": self.type, "result": result, "detail": detail, **extra})
