@@ -10,6 +10,7 @@ from c7n.utils import type_schema
 
 from rootguard_filters import evidence as run_evidence
 from rootguard_filters.base import RootguardFilter
+from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.alarm_chain import (
     arn_parts, decide_root_usage_alarm, parse_log_group_arn, trail_problem)
 from rootguard_filters.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
@@ -175,7 +176,7 @@ class _Plan:
 
 
 @Account.action_registry.register("create-root-usage-alarm")
-class CreateRootUsageAlarm(BaseAction):
+class CreateRootUsageAlarm(CheckedOptions, BaseAction):
     """Completes the root-usage alarm chain on the log group of the account's existing trail.
 
     Picks the first trail that is multi-region, logging, records read and write management events and

@@ -5,12 +5,15 @@ flags the resource when the verdict is non-compliant or could-not-evaluate (an u
 in ``resources.json``, never silently compliant), annotates it under ``c7n:rootguard``, logs a warning
 for could-not-evaluate, and writes every verdict — flagged or not — to ``rootguard-verdicts.json``
 beside the policy's ``resources.json`` so the report can tell compliant from not-applicable.
+Options are checked against the class's schema at run time too (``options.py``: c7n-org does not
+validate): an invalid option makes every resource could-not-evaluate, naming the option.
 """
 import json
 import logging
 
 from c7n.filters import Filter
 
+from rootguard_filters.options import option_problem, report_once
 from rootguard_filters.verdict import COULD_NOT_EVALUATE, could_not_evaluate
 
 log = logging.getLogger("custodian.rootguard")
@@ -56,15 +59,18 @@ class RootguardFilter(Filter):
 
     def process(self, resources, event=None):
         flagged = []
+        problem = option_problem(self)
+        if problem:
+            report_once(self, problem, f"{len(resources)} resource(s) could not be evaluated")
         for resource in resources:
             try:
-                verdict = self.verdict(resource)
+                verdict = could_not_evaluate(f"{self.type}: {problem}") if problem else self.verdict(resource)
             except Exception as error:  # one broken evaluation must not stop the run
                 log.exception("rootguard: %s failed", self.type)
                 verdict = could_not_evaluate(f"{self.type} failed: {type(error).__name__}: {error}")
             resource.setdefault(ANNOTATION_KEY, {})[self.type] = verdict.as_dict()
             record_verdict(self.manager, self.resource_id(resource), self.type, verdict)
-            if verdict.status == COULD_NOT_EVALUATE:
+            if verdict.status == COULD_NOT_EVALUATE and not problem:
                 log.warning("rootguard: policy %s, %s, %s: could not evaluate: %s",
                             getattr(self.manager.data, "get", lambda k: None)("name"),
                             self.resource_id(resource), self.type, verdict.reason)

@@ -16,6 +16,7 @@ from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter, inactive_status
+from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.contacts import (
     CONTACT_TYPES, DEFAULT_REQUIRED, ContactsEvidence, decide_alternate_contacts, types_to_read)
 from rootguard_filters.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
@@ -240,7 +241,7 @@ def contact_differs(current, desired):
         for f, v in desired.items())
 
 
-class SetAlternateContactBase(BaseAction):
+class SetAlternateContactBase(CheckedOptions, BaseAction):
     """Shared logic; subclasses say which account a resource is (None: the caller's own)."""
 
     schema = type_schema(

@@ -11,6 +11,7 @@ from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter, inactive_status
+from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.member_root import (
     CREDENTIAL_CONDITIONS, CREDENTIAL_KINDS, MFA_STATES, RootAudit, decide_member_root_credentials,
     deletion_plan)
@@ -177,7 +178,7 @@ class MemberRootCredentials(RootguardFilter):
 
 
 @OrgAccount.action_registry.register("delete-root-credentials")
-class DeleteRootCredentials(BaseAction):
+class DeleteRootCredentials(CheckedOptions, BaseAction):
     """Deletes the selected root credentials of member accounts through AssumeRoot.
 
     Assumes root in each member with the ``IAMDeleteRootUserCredentials`` task, lists what root

@@ -10,6 +10,7 @@ from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter
+from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.scp import decide_root_scp
 from rootguard_filters.decide.scp_plan import TARGETS, plan_root_scp, reference_deny_root_scp
 from rootguard_filters.evidence import describe_error
@@ -59,7 +60,7 @@ class RootScp(RootguardFilter):
 
 
 @OrgAccount.action_registry.register("attach-root-scp")
-class AttachRootScp(BaseAction):
+class AttachRootScp(CheckedOptions, BaseAction):
     """Attaches an SCP that denies the root user, so each account's root is covered.
 
     Reuses an existing SCP whose content denies root (matched by content, whatever its name), else
