@@ -28,13 +28,15 @@ def inactive_status(org_account):
     return None if status == "ACTIVE" else status
 
 
-def record_verdict(manager, resource_id, filter_name, verdict):
-    """Keep the verdict for the policy's verdict file (see ``write_verdicts``)."""
+def record_verdict(manager, resource_id, filter_name, verdict, name=None):
+    """Keep the verdict (and the resource's Name, e.g. an organization member's) for the verdict file."""
     ctx = getattr(manager, "ctx", None)
     if getattr(ctx, "output", None) is None:
         return
     verdicts = ctx.__dict__.setdefault("_rootguard_verdicts", {})
     verdicts.setdefault(str(resource_id), {})[filter_name] = verdict.as_dict()
+    if name:
+        ctx.__dict__.setdefault("_rootguard_names", {})[str(resource_id)] = str(name)
 
 
 def write_verdicts(manager):
@@ -45,6 +47,9 @@ def write_verdicts(manager):
     if output is None or verdicts is None:
         return
     document = {"policy": getattr(ctx.policy, "name", None), "verdicts": verdicts}
+    names = getattr(ctx, "_rootguard_names", None)
+    if names:   # lets the report put a member's row under its c7n-org name when no metadata names its id
+        document["names"] = names
     output.write_file(VERDICTS_FILE, json.dumps(document, indent=2, default=str))
 
 
@@ -69,7 +74,7 @@ class RootguardFilter(Filter):
                 log.exception("rootguard: %s failed", self.type)
                 verdict = could_not_evaluate(f"{self.type} failed: {type(error).__name__}: {error}")
             resource.setdefault(ANNOTATION_KEY, {})[self.type] = verdict.as_dict()
-            record_verdict(self.manager, self.resource_id(resource), self.type, verdict)
+            record_verdict(self.manager, self.resource_id(resource), self.type, verdict, resource.get("Name"))
             if verdict.status == COULD_NOT_EVALUATE and not problem:
                 log.warning("rootguard: policy %s, %s, %s: could not evaluate: %s",
                             getattr(self.manager.data, "get", lambda k: None)("name"),

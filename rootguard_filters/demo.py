@@ -103,7 +103,7 @@ def main(argv=None):
                               if str(a["account_id"]) == MANAGEMENT_ACCOUNT_ID)
             run([tool("c7n-org"), "run", "-c", accounts_yml, "-s", out, "-u", files["organization"],
                  "-a", management, "-r", "us-east-1", "--cache-period", "0"], env, log)
-    matrix = collect(str(out), accounts_yml)
+    matrix = collect(str(out), accounts_yml, str(log))
     print(render(matrix, "text"))
     html = workdir / "report.html"
     html.write_text(render(matrix, "html"))

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import yaml
 
@@ -24,6 +25,7 @@ from rootguard_filters.verdict import (
 # A report-only status: no output exists for the cell. It is never folded into compliant.
 NOT_EVALUATED = "not-evaluated"
 REPORT_STATUSES = (COMPLIANT, NON_COMPLIANT, COULD_NOT_EVALUATE, NOT_APPLICABLE, NOT_EVALUATED)
+PROBLEM_STATUSES = (COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_EVALUATED)
 
 # Worst first. When one account × control has several outputs (regions, or several source
 # accounts for an org-level control) the worst wins: an unknown outranks a finding because it may
@@ -46,6 +48,13 @@ class ReportInputError(Exception):
     """The output directory or the accounts file cannot be read at all (exit status 2)."""
 
 
+def iso(epoch):
+    """An epoch time as ISO 8601 UTC (``2026-11-28T04:09:40Z``), or None."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @dataclass(frozen=True)
 class Cell:
     status: str
@@ -53,10 +62,11 @@ class Cell:
     details: dict = field(default_factory=dict)
     policy: str = None
     region: str = None
+    evaluated_at: str = None     # ISO 8601 UTC end of the policy run that produced the cell
 
     def as_dict(self):
         return {"status": self.status, "reason": self.reason, "details": self.details,
-                "policy": self.policy, "region": self.region}
+                "policy": self.policy, "region": self.region, "evaluated_at": self.evaluated_at}
 
 
 @dataclass(eq=False)
@@ -89,10 +99,54 @@ class Matrix:
     controls: tuple = CONTROLS
     source: str = None
     notes: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)   # shown first in every format (e.g. a stale resource list)
+    run_started: float = None    # earliest policy start in the output (epoch seconds)
+    run_ended: float = None      # latest policy end: the results are "as of" this time
+    generated: float = None      # when the report was made
 
     def cell(self, account, control_id):
+        """The account × control cell, or None when the control was not run for the account at all
+        (e.g. a member seen only through organization-level policies of a single-account run)."""
         key = account if isinstance(account, str) else account.key
-        return self.cells[(key, control_id)]
+        return self.cells.get((key, control_id))
+
+    def has_output(self):
+        """Whether any rootguard policy output was found (an accounts file alone gives none)."""
+        return any(cell.status != NOT_EVALUATED for cell in self.cells.values())
+
+    def times(self):
+        """{"as_of", "run_started", "run_ended", "generated"} as ISO 8601 UTC strings (None if unknown)."""
+        return {"as_of": iso(self.run_ended), "run_started": iso(self.run_started),
+                "run_ended": iso(self.run_ended), "generated": iso(self.generated)}
+
+    def problems(self, account):
+        """Cells of the account that need attention, worst first: [(control, cell)]."""
+        found = [(c, self.cell(account, c.id)) for c in self.ordered_controls()]
+        found = [(c, cell) for c, cell in found if cell is not None and cell.status in PROBLEM_STATUSES]
+        return sorted(found, key=lambda item: (_RANK[item[1].status], SEVERITIES.index(item[0].severity)))
+
+    def ranked_accounts(self):
+        """Accounts worst first: failing Critical controls outweigh High, High outweigh Medium;
+        then not-evaluated cells; ties keep the accounts file / label order."""
+        weight = {severity: 100 ** (len(SEVERITIES) - rank) for rank, severity in enumerate(SEVERITIES)}
+
+        def badness(account):
+            score, missing = 0, 0
+            for control in self.controls:
+                cell = self.cell(account, control.id)
+                if cell is None:
+                    continue
+                if cell.status in (COULD_NOT_EVALUATE, NON_COMPLIANT):
+                    score += weight[control.severity]
+                elif cell.status == NOT_EVALUATED:
+                    missing += 1
+            return (-score, -missing)
+        order = {a.key: i for i, a in enumerate(self.accounts)}
+        return sorted(self.accounts, key=lambda a: (badness(a), order[a.key]))
+
+    def counts(self, statuses):
+        """How many cells have one of ``statuses``."""
+        return sum(1 for cell in self.cells.values() if cell.status in statuses)
 
     def ordered_controls(self):
         """Controls grouped by priority (Critical, High, Medium), catalogue order within a group."""
@@ -112,12 +166,15 @@ class Matrix:
     def _count(cells):
         totals = dict.fromkeys(REPORT_STATUSES, 0)
         for cell in cells:
-            totals[cell.status] += 1
+            if cell is not None:
+                totals[cell.status] += 1
         return totals
 
     def to_dict(self):
         return {
             "source": self.source,
+            **self.times(),
+            "warnings": list(self.warnings),
             "statuses_worst_first": list(WORST_FIRST),
             "controls": [{"id": c.id, "title": c.title, "severity": c.severity, "cis": list(c.cis),
                           "security_hub": list(c.security_hub), "resource": c.resource}
@@ -125,7 +182,7 @@ class Matrix:
             "accounts": [{"id": a.id, "name": a.name, "declared": a.declared} for a in self.accounts],
             "cells": [dict(account_id=a.id, account_name=a.name, control=c.id,
                            **self.cell(a, c.id).as_dict())
-                      for a in self.accounts for c in self.ordered_controls()],
+                      for a in self.accounts for c in self.ordered_controls() if self.cell(a, c.id)],
             "totals": {"by_control": self.totals_by_control(),
                        "by_account": {a.label: t for a, t in
                                       zip(self.accounts, self.totals_by_account().values())}},
@@ -141,9 +198,18 @@ class Matrix:
         for row in data["cells"]:
             account = by_pair[(row["account_id"], row["account_name"])]
             cells[(account.key, row["control"])] = Cell(
-                row["status"], row["reason"], row.get("details") or {}, row.get("policy"), row.get("region"))
+                row["status"], row["reason"], row.get("details") or {}, row.get("policy"), row.get("region"),
+                row.get("evaluated_at"))
         controls = tuple(BY_ID[c["id"]] for c in data["controls"] if c["id"] in BY_ID)
-        return cls(accounts, cells, controls or CONTROLS, data.get("source"), list(data.get("notes", [])))
+        return cls(accounts, cells, controls or CONTROLS, data.get("source"), list(data.get("notes", [])),
+                   list(data.get("warnings", [])), parse_iso(data.get("run_started")),
+                   parse_iso(data.get("run_ended")), parse_iso(data.get("generated")))
+
+
+def parse_iso(text):
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 # ---------------------------------------------------------------- accounts
@@ -230,6 +296,10 @@ class PolicyRun:
     resources: list = field(default_factory=list)
     verdicts: dict = field(default_factory=dict)
     has_verdict_file: bool = False
+    names: dict = field(default_factory=dict)   # resource id -> Name, from the verdict file
+    started: float = None        # metadata.json execution start / end_time (epoch seconds)
+    ended: float = None
+    cache_period: int = None     # c7n's resource cache age limit the run used (minutes)
 
     @property
     def where(self):
@@ -279,6 +349,27 @@ def read_verdict_file(path):
     return verdicts
 
 
+def read_verdict_names(path):
+    """{resource id: Name} the pack recorded beside the verdicts (organization members), if any."""
+    names = read_json(path).get("names")
+    return {str(k): str(v) for k, v in names.items() if v} if isinstance(names, dict) else {}
+
+
+def run_times(metadata):
+    """(start, end, cache_period) of a policy run from its metadata.json; None where absent."""
+    execution = metadata.get("execution") if isinstance(metadata.get("execution"), dict) else {}
+    config = metadata.get("config") if isinstance(metadata.get("config"), dict) else {}
+
+    def number(value):
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    start = number(execution.get("start"))
+    end = number(execution.get("end_time"))
+    if end is None and start is not None and number(execution.get("duration")) is not None:
+        end = start + number(execution["duration"])
+    period = config.get("cache_period")
+    return start, end, period if isinstance(period, int) and not isinstance(period, bool) else None
+
+
 def read_policy_dir(path, policy, account_name=None, region=None):
     """Read one policy directory; never raises for a bad file (the error lands in ``run.error``)."""
     run = PolicyRun(policy, path, account_name, region)
@@ -291,6 +382,7 @@ def read_policy_dir(path, policy, account_name=None, region=None):
         config = metadata.get("config") or {}
         run.account_id = normalise_id(config.get("account_id"))
         run.region = run.region or config.get("region")
+        run.started, run.ended, run.cache_period = run_times(metadata)
     except (OSError, ValueError, AttributeError) as error:
         run.error = f"metadata.json unreadable: {error}"
         return run
@@ -315,6 +407,7 @@ def read_policy_dir(path, policy, account_name=None, region=None):
         try:
             run.verdicts = read_verdict_file(verdicts_path)
             run.has_verdict_file = True
+            run.names = read_verdict_names(verdicts_path)
         except (OSError, ValueError) as error:
             run.error = f"{VERDICTS_FILE} unreadable: {error}"
     return run
@@ -341,7 +434,7 @@ def decide_cell(run, flagged, verdicts):
 
     def cell(status, chosen, fallback):
         details = {ftype: v["details"] for ftype, v in chosen.items() if v["details"]}
-        return Cell(status, join_reasons(chosen) or fallback, details, run.policy, run.region)
+        return Cell(status, join_reasons(chosen) or fallback, details, run.policy, run.region, iso(run.ended))
 
     if flagged:
         if pick(COULD_NOT_EVALUATE):
@@ -353,7 +446,8 @@ def decide_cell(run, flagged, verdicts):
 
 
 def error_cell(run, reason=None):
-    return Cell(COULD_NOT_EVALUATE, reason or f"{run.where}: {run.error}", {}, run.policy, run.region)
+    return Cell(COULD_NOT_EVALUATE, reason or f"{run.where}: {run.error}", {}, run.policy, run.region,
+                iso(run.ended))
 
 
 def account_cell(run, account_id):
@@ -388,7 +482,8 @@ def member_cells(run):
         resource = flagged.get(member, {})
         for ftype, verdict in annotations(resource, where).items():
             verdicts.setdefault(ftype, verdict)
-        members[member] = (decide_cell(run, member in flagged, verdicts), resource.get("Name"))
+        members[member] = (decide_cell(run, member in flagged, verdicts),
+                           resource.get("Name") or run.names.get(member))
     return members
 
 
@@ -416,16 +511,52 @@ def find_policy_dirs(out):
                 yield os.path.basename(account_dir), os.path.basename(region_dir), os.path.basename(path), path
 
 
+# c7n-org's own log lines (c7n_org.cli.run_account) naming why an account's policies did not run.
+C7N_ORG_ACCESS_DENIED = re.compile(
+    r"Access denied api:(?P<api>\S+) policy:(?P<policy>\S+) account:(?P<account>\S+) region:(?P<region>\S+)")
+C7N_ORG_EXCEPTION = re.compile(
+    r"Exception running policy:(?P<policy>\S+) account:(?P<account>\S+) region:(?P<region>\S+) "
+    r"error:(?P<error>.*)")
+CACHE_FIX = ("re-run with --cache-period 0 (c7n reuses a resource list for --cache-period minutes, "
+             "default 15) and regenerate accounts.yml (c7n-org aws-accounts -f accounts.yml)")
+
+
+def read_c7n_org_log(path):
+    """{(account name, policy): cause} from a saved c7n-org log (``c7n-org run ... 2> c7n-org.log``)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError as error:
+        raise ReportInputError(f"cannot read c7n-org log {path}: {error}") from error
+    causes = {}
+    for line in lines:
+        denied = C7N_ORG_ACCESS_DENIED.search(line)
+        if denied:
+            causes[(denied["account"], denied["policy"])] = (
+                f"AccessDenied on {denied['api']} (c7n-org's log, policy {denied['policy']}"
+                f"{' — the account role cannot be assumed' if denied['api'] == 'AssumeRole' else ''})")
+            continue
+        failed = C7N_ORG_EXCEPTION.search(line)
+        if failed:
+            causes[(failed["account"], failed["policy"])] = f"{failed['error'].strip()} (c7n-org's log)"
+    return causes
+
+
 class _Collector:
-    def __init__(self, out, declared):
+    def __init__(self, out, declared, org_log=None):
         self.out = out
         self.index = AccountIndex()
         for account_id, name in declared:
             self.index.resolve(account_id, name, declared=True)
         self.found = {}            # (account, control id) -> [Cell]
         self.with_output = set()   # accounts where at least one policy ran to completion
+        self.ran_in = set()        # accounts with a policy directory of their own
+        self.failed = {}           # account -> [PolicyRun] that did not complete
         self.org_runs = {}         # control id -> [(source account, PolicyRun)]
         self.notes = []
+        self.warnings = []
+        self.runs = []
+        self.org_log = org_log or {}
 
     def read(self, policy_dirs):
         """Read every policy directory of the pack; other policies' output is noted and skipped."""
@@ -435,6 +566,8 @@ class _Collector:
                 runs.append(read_policy_dir(path, policy, account_name, region))
             else:
                 self.notes.append(f"ignored {os.path.relpath(path, self.out)}: not a rootguard control")
+        self.runs = runs
+        self.plain = bool(runs) and all(r.account_name is None for r in runs)
         # Plain layout: one account ran everything; any run that knows its id names it.
         self.plain_id = next((r.account_id or self.resource_account_id(r) for r in runs
                               if r.account_name is None and (r.account_id or self.resource_account_id(r))), None)
@@ -444,7 +577,13 @@ class _Collector:
     def add(self, run):
         policy = run.policy
         source = self.source_account(run)
-        if not run.error:
+        logged = self.org_log.get((run.account_name, policy))
+        if run.error and logged:
+            run.error = f"{logged}; {run.error}"
+        self.ran_in.add(source)
+        if run.error:
+            self.failed.setdefault(source, []).append(run)
+        else:
             self.with_output.add(source)
         if BY_ID[policy].resource == ORG_RESOURCE:
             self.org_runs.setdefault(policy, []).append((source, run))
@@ -493,6 +632,83 @@ class _Collector:
                 account = self.index.resolve(member_id, name)
                 self.found.setdefault((account, control_id), []).append(cell)
 
+    def stopped_cause(self, account):
+        """Why no policy completed in an account that has policy directories, or None.
+
+        c7n-org stops an account at the first AccessDenied (typically AssumeRole: the account's role
+        cannot be assumed), leaving one policy directory without metadata.json: every control of the
+        account then has the same cause and status, not one could-not-evaluate and the rest missing.
+        """
+        runs = self.failed.get(account)
+        if not runs or account in self.with_output:
+            return None
+        for run in runs:
+            logged = self.org_log.get((run.account_name, run.policy))
+            if logged:
+                return f"no policy ran in this account: {logged}"
+        if all(run.error.startswith("no metadata.json") for run in runs):
+            first = runs[0]
+            return (f"no policy ran in this account: c7n-org stopped it at {first.policy} before any output (no metadata.json) — "
+                    "an AccessDenied, usually on AssumeRole (the account's role cannot be assumed); "
+                    "c7n-org's log names the call (pass it with --c7n-org-log)")
+        return f"no policy completed in this account: {runs[0].where}: {runs[0].error}"
+
+    def expects_account_controls(self, account):
+        """Whether the account-level controls were meant to run in the account.
+
+        A single-account run (plain custodian) evaluates only its own account; the members it sees
+        through organization-level policies show those controls only, not a row of missing ones.
+        """
+        return not self.plain or account.declared or account in self.ran_in
+
+    def check_resource_lists(self):
+        """Warn loudly when the organization-level and account-level output disagree on the members.
+
+        The organization policies list the members (aws.org-account); the account policies ran in the
+        accounts of accounts.yml. c7n reuses a resource list for --cache-period minutes, so after the
+        organization changed one side can name accounts the other lacks.
+        """
+        reported = {}
+        for control_id, runs in self.org_runs.items():
+            for _, run in runs:
+                if not run.error:
+                    ids = set(run.verdicts) | {normalise_id(r.get("Id")) for r in run.resources if r.get("Id")}
+                    reported.setdefault(control_id, set()).update(i for i in ids if i)
+        if not reported or self.plain:
+            return
+        members = set.union(*reported.values())
+
+        def labels(accounts):
+            return ", ".join(sorted(a.label for a in accounts))
+        gone = [a for a in self.index.accounts if a.id in members and any(
+            "not in the organization" in cell.reason
+            for control_id in reported for cell in self.found.get((a, control_id), []))]
+        ran = [a for a in self.with_output if a.id and a.id not in members]
+        listed = [a for a in self.index.accounts if a.declared and a.id and a.id not in members
+                  and a not in self.with_output]
+        unrun = [a for a in self.index.accounts if a.id in members and a not in gone
+                 and a not in self.ran_in and not a.declared]
+        cached = sorted({run.cache_period for runs in self.org_runs.values() for _, run in runs if run.cache_period})
+        cache_text = f"; the organization policies ran with --cache-period {cached[-1]}" if cached else ""
+        if gone:
+            self.warnings.append(
+                f"stale resource list: the organization-level output names {len(gone)} account(s) the organization "
+                f"no longer has ({labels(gone)}){cache_text}: {CACHE_FIX}")
+        if ran:
+            self.warnings.append(
+                f"stale resource list: {len(ran)} account(s) ran the account policies but the organization-level "
+                f"output does not list them ({labels(ran)}){cache_text}: {CACHE_FIX}")
+        if listed:
+            self.warnings.append(
+                f"accounts.yml lists {len(listed)} account(s) the organization-level output does not "
+                f"({labels(listed)}): they left the organization or the resource list is stale{cache_text}: "
+                f"{CACHE_FIX}")
+        if unrun and self.ran_in:
+            self.warnings.append(
+                f"{len(unrun)} organization member(s) have no account-level output ({labels(unrun)}): not in "
+                "accounts.yml (regenerate it: c7n-org aws-accounts -f accounts.yml) or excluded from the "
+                f"c7n-org run{cache_text}")
+
     def missing_cell(self, account, control):
         if control.resource == ORG_RESOURCE and self.org_runs.get(control.id):
             sources = ", ".join(sorted({src.label for src, _ in self.org_runs[control.id]}))
@@ -510,21 +726,36 @@ class _Collector:
         for control in CONTROLS:
             if control.resource == ORG_RESOURCE:
                 self.add_org_control(control.id)
+        self.check_resource_lists()
+        run_anywhere = {control_id for (_, control_id) in self.found} | {r.policy for r in self.runs}
         accounts = self.index.ordered()
         cells = {}
         for account in accounts:
+            stopped = self.stopped_cause(account)
             for control in CONTROLS:
+                key = (account.key, control.id)
                 found = self.found.get((account, control.id))
-                cells[(account.key, control.id)] = worst(found) if found else self.missing_cell(account, control)
-        return Matrix(accounts, cells, CONTROLS, self.out, self.notes)
+                if control.resource != ORG_RESOURCE and stopped and control.id in run_anywhere:
+                    cells[key] = Cell(COULD_NOT_EVALUATE, stopped, {}, control.id)
+                elif found:
+                    cells[key] = worst(found)
+                elif control.resource != ORG_RESOURCE and not self.expects_account_controls(account):
+                    continue
+                else:
+                    cells[key] = self.missing_cell(account, control)
+        starts = [r.started for r in self.runs if r.started is not None]
+        ends = [r.ended for r in self.runs if r.ended is not None]
+        return Matrix(accounts, cells, CONTROLS, self.out, self.notes, self.warnings,
+                      min(starts) if starts else None, max(ends) if ends else None,
+                      datetime.now(timezone.utc).timestamp())
 
 
-def collect(out, accounts_file=None):
-    """Read the output tree ``out`` (and optionally a c7n-org accounts file) into a Matrix."""
+def collect(out, accounts_file=None, c7n_org_log=None):
+    """Read the output tree ``out`` (optionally a c7n-org accounts file and c7n-org's saved log) into a Matrix."""
     declared = load_accounts_file(accounts_file) if accounts_file else []
     if not os.path.isdir(out):
         raise ReportInputError(f"{out} is not a directory")
-    collector = _Collector(out, declared)
+    collector = _Collector(out, declared, read_c7n_org_log(c7n_org_log) if c7n_org_log else None)
     try:
         collector.read(list(find_policy_dirs(out)))
     except OSError as error:

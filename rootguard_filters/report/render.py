@@ -1,16 +1,19 @@
 """Render a ``Matrix`` as a terminal table, Markdown, one HTML page, JSON or CSV.
 
-Rows are accounts, columns are controls grouped by priority (Critical, High, Medium) in catalogue
-order; every format carries totals per control and per account and every cell's reason.
+Rows are accounts, worst first in the formats people read (text, Markdown, HTML); columns are controls
+grouped by priority (Critical, High, Medium) in catalogue order. Every format carries when the results
+hold ("as of", the run's time span), any warning about the output (e.g. a stale resource list), totals
+per control and per account, and every cell's reason; the formats people read put each failure's fix
+next to it. A control that was not run for an account (a member seen only through organization-level
+policies of a single-account run) has no cell: blank in the matrix, absent from JSON and CSV.
 """
 import csv
 import html
 import io
 import json
 
-from rootguard_filters.report.collect import REPORT_STATUSES, WORST_FIRST
+from rootguard_filters.report.collect import NOT_EVALUATED, PROBLEM_STATUSES, REPORT_STATUSES
 from rootguard_filters.verdict import COMPLIANT, COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_APPLICABLE
-from rootguard_filters.report.collect import NOT_EVALUATED
 
 SYMBOLS = {COMPLIANT: "✔", NON_COMPLIANT: "✘", COULD_NOT_EVALUATE: "?", NOT_APPLICABLE: "–",
            NOT_EVALUATED: "·"}
@@ -19,9 +22,11 @@ SHORT = {COMPLIANT: "ok", NON_COMPLIANT: "FAIL", COULD_NOT_EVALUATE: "UNKNOWN", 
          NOT_EVALUATED: "missing"}
 COLOURS = {COMPLIANT: "#d4edda", NON_COMPLIANT: "#f8d7da", COULD_NOT_EVALUATE: "#ffe8a1",
            NOT_APPLICABLE: "#e2e3e5", NOT_EVALUATED: "#ffffff"}
-PROBLEMS = (COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_EVALUATED)   # statuses whose reasons text lists
+PROBLEMS = PROBLEM_STATUSES      # statuses whose reasons and fixes are listed
+# Severity header colours: dark, white text, none of them a status colour.
+SEVERITY_COLOURS = {"Critical": "#5b2c83", "High": "#8a4b08", "Medium": "#2f5d8a"}
 CSV_FIELDS = ("account_id", "account_name", "control", "title", "severity", "status", "reason",
-              "policy", "region")
+              "policy", "region", "evaluated_at", "run_started", "run_ended")
 
 
 def codes(matrix):
@@ -37,6 +42,29 @@ def label(status):
     return f"{SYMBOLS[status]} {status}"
 
 
+def fix(control, cell):
+    """What to do about a problem cell: the control's remediation, or how to make the audit work."""
+    if cell.status == NON_COMPLIANT:
+        return control.remediation
+    if cell.status == COULD_NOT_EVALUATE:
+        return "make the check work (the reason names the failing call or option), then re-run the policy"
+    return f"run {control.id} for this account" + (
+        " (in the management account)" if control.resource == "aws.org-account" else "")
+
+
+def when(matrix):
+    """One line: as of / the run's time span / when the report was made (ISO 8601 UTC)."""
+    t = matrix.times()
+    if not t["as_of"]:
+        return f"as of: unknown (no metadata.json with run times); report generated {t['generated']}"
+    return (f"as of {t['as_of']} — policies ran {t['run_started']} → {t['run_ended']}; "
+            f"report generated {t['generated']}")
+
+
+def issues(matrix, account):
+    return len(matrix.problems(account))
+
+
 # ---------------------------------------------------------------- text
 
 def clip(text, width):
@@ -44,35 +72,42 @@ def clip(text, width):
 
 
 def render_text(matrix, width=120):
-    """A fixed-width table for a terminal (≤ 120 columns), then legend, totals and reasons."""
+    """A fixed-width table (≤ 120 columns unless account names are longer: they are never cut), then
+    warnings, legend, totals and each problem with its fix, worst account first."""
     code = codes(matrix)
     controls = matrix.ordered_controls()
-    # Wide enough for the per-status total rows ("? could-not-evaluate").
-    name_width = max([len(label(COULD_NOT_EVALUATE))] + [len(a.label) for a in matrix.accounts])
-    name_width = min(name_width, width - 10 * len(controls) - 8)
+    accounts = matrix.ranked_accounts()
+    # Wide enough for the per-status total rows ("? could-not-evaluate") and every account label.
+    name_width = max([len(label(COULD_NOT_EVALUATE))] + [len(a.label) for a in accounts])
     cell_width = 9
-    lines = [f"rootguard: root user checklist — {len(matrix.accounts)} account(s) × {len(controls)} controls",
-             f"from: {matrix.source}", ""]
+    lines = [f"rootguard: root user checklist — {len(accounts)} account(s) × {len(controls)} controls",
+             f"from: {matrix.source}", when(matrix), ""]
+    for warning in matrix.warnings:
+        lines.append(f"WARNING: {warning}")
+    if matrix.warnings:
+        lines.append("")
 
     def row(first, cells, last=""):
-        return (clip(first, name_width).ljust(name_width) + " " +
-                " ".join(c.ljust(cell_width) for c in cells) + " " + last).rstrip()
+        return (first.ljust(name_width) + " " + " ".join(c.ljust(cell_width) for c in cells) + " " + last).rstrip()
 
     groups = []
     for severity, group in matrix.controls_by_severity():
         groups.append(clip(severity, cell_width * len(group) + len(group) - 1)
                       .ljust(cell_width * len(group) + len(group) - 1))
+    rule = "-" * min(max(width, name_width + 1 + 10 * len(controls) + 6), name_width + 1 + 10 * len(controls) + 6)
     lines.append((" " * name_width + " " + " ".join(groups)).rstrip())
     lines.append(row("account", [code[c.id] for c in controls], "issues"))
-    lines.append("-" * min(width, name_width + 1 + 10 * len(controls) + 6))
+    lines.append(rule)
     totals = matrix.totals_by_account()
-    for account in matrix.accounts:
-        cells = [f"{SYMBOLS[s]} {SHORT[s]}" for s in (matrix.cell(account, c.id).status for c in controls)]
-        issues = sum(totals[account.key][s] for s in PROBLEMS)
-        lines.append(row(account.label, cells, str(issues)))
-    if not matrix.accounts:
+    for account in accounts:
+        cells = []
+        for c in controls:
+            cell = matrix.cell(account, c.id)
+            cells.append(f"{SYMBOLS[cell.status]} {SHORT[cell.status]}" if cell else "")
+        lines.append(row(account.label, cells, str(issues(matrix, account))))
+    if not accounts:
         lines.append("(no accounts: no rootguard output found and no accounts file)")
-    lines.append("-" * min(width, name_width + 1 + 10 * len(controls) + 6))
+    lines.append(rule)
     by_control = matrix.totals_by_control()
     for status in REPORT_STATUSES:
         lines.append(row(label(status), [str(by_control[c.id][status]) for c in controls]))
@@ -80,20 +115,23 @@ def render_text(matrix, width=120):
     for c in controls:
         lines.append(clip(f"  {code[c.id]:<3} {c.severity:<8} {c.id} — {c.title}", width))
     lines += ["", "Legend: " + "  ".join(f"{SYMBOLS[s]} {SHORT[s]}: {s}" for s in REPORT_STATUSES[:3]),
-              "        " + "  ".join(f"{SYMBOLS[s]} {SHORT[s]}: {s}" for s in REPORT_STATUSES[3:])]
+              "        " + "  ".join(f"{SYMBOLS[s]} {SHORT[s]}: {s}" for s in REPORT_STATUSES[3:]),
+              "        blank: not run for this account (organization-level policies only)"]
     lines += ["", "Totals per account:"]
-    for account in matrix.accounts:
+    for account in accounts:
         counts = ", ".join(f"{n} {s}" for s, n in totals[account.key].items() if n)
         lines.append(f"  {account.label}: {counts}")
-    reasons = [(a, c, matrix.cell(a, c.id)) for a in matrix.accounts for c in controls
-               if matrix.cell(a, c.id).status in PROBLEMS]
-    lines += ["", "Reasons (could-not-evaluate, non-compliant, not-evaluated; every reason: --format json):"]
-    reasons.sort(key=lambda item: WORST_FIRST.index(item[2].status))
-    for account, control, cell in reasons:
-        where = f" [{cell.region}]" if cell.region else ""
-        lines.append(f"  {SYMBOLS[cell.status]} {account.label} / {code[control.id]} {control.id}{where}: "
-                     f"{cell.status}: {cell.reason}")
-    if not reasons:
+    lines += ["", "To fix, worst account first (could-not-evaluate, non-compliant, not-evaluated; "
+                  "every reason: --format json):"]
+    any_problem = False
+    for account in accounts:
+        for control, cell in matrix.problems(account):
+            any_problem = True
+            where = f" [{cell.region}]" if cell.region else ""
+            lines.append(f"  {SYMBOLS[cell.status]} {account.label} / {code[control.id]} {control.id}{where}: "
+                         f"{cell.status}: {cell.reason}")
+            lines.append(f"      fix: {fix(control, cell)}")
+    if not any_problem:
         lines.append("  none")
     for note in matrix.notes:
         lines.append(f"note: {note}")
@@ -112,15 +150,32 @@ def render_markdown(matrix):
     controls = matrix.ordered_controls()
     code = codes(matrix)
     totals = matrix.totals_by_account()
+    accounts = matrix.ranked_accounts()
     out = ["# Root user checklist", "",
-           f"{len(matrix.accounts)} account(s) × {len(controls)} controls, from `{md(matrix.source)}`.", "",
-           "| account | " + " | ".join(f"{code[c.id]} `{c.id}`" for c in controls) + " | issues |",
-           "|---|" + "---|" * len(controls) + "---|"]
-    for account in matrix.accounts:
-        cells = [label(matrix.cell(account, c.id).status) for c in controls]
-        issues = sum(totals[account.key][s] for s in PROBLEMS)
-        out.append(f"| {md(account.label)} | " + " | ".join(cells) + f" | {issues} |")
-    out += ["", "## Totals per control", "",
+           f"{len(accounts)} account(s) × {len(controls)} controls, from `{md(matrix.source)}`.", "",
+           f"*{md(when(matrix))}*", ""]
+    for warning in matrix.warnings:
+        out.append(f"> **Warning:** {md(warning)}")
+        out.append("")
+    out += ["| account | " + " | ".join(f"{code[c.id]} `{c.id}`" for c in controls) + " | issues |",
+            "|---|" + "---|" * len(controls) + "---|"]
+    for account in accounts:
+        cells = [label(cell.status) if cell else "" for cell in (matrix.cell(account, c.id) for c in controls)]
+        out.append(f"| {md(account.label)} | " + " | ".join(cells) + f" | {issues(matrix, account)} |")
+    out += ["", "## To fix, worst account first", ""]
+    if not any(matrix.problems(a) for a in accounts):
+        out += ["None.", ""]
+    for account in accounts:
+        problems = matrix.problems(account)
+        if not problems:
+            continue
+        out += [f"### {md(account.label)}", ""]
+        for c, cell in problems:
+            region = f" ({cell.region})" if cell.region else ""
+            out.append(f"- {SYMBOLS[cell.status]} **{c.id}**{region}: {cell.status} — {md(cell.reason)}  ")
+            out.append(f"  **Fix:** {md(fix(c, cell))}")
+        out.append("")
+    out += ["## Totals per control", "",
             "| control | severity | title | " + " | ".join(REPORT_STATUSES) + " |",
             "|---|---|---|" + "---|" * len(REPORT_STATUSES)]
     by_control = matrix.totals_by_control()
@@ -129,18 +184,20 @@ def render_markdown(matrix):
                    " | ".join(str(by_control[c.id][s]) for s in REPORT_STATUSES) + " |")
     out += ["", "## Totals per account", "", "| account | " + " | ".join(REPORT_STATUSES) + " |",
             "|---|" + "---|" * len(REPORT_STATUSES)]
-    for account in matrix.accounts:
+    for account in accounts:
         out.append(f"| {md(account.label)} | " +
                    " | ".join(str(totals[account.key][s]) for s in REPORT_STATUSES) + " |")
-    out += ["", "## Reasons", ""]
-    for account in matrix.accounts:
-        out.append(f"### {md(account.label)}")
-        out.append("")
-        for c in controls:
-            cell = matrix.cell(account, c.id)
-            region = f" ({cell.region})" if cell.region else ""
-            out.append(f"- {SYMBOLS[cell.status]} **{c.id}**{region}: {cell.status} — {md(cell.reason)}")
-        out.append("")
+    out += ["", "## Passing and not applicable", ""]
+    for account in accounts:
+        passing = [(c, matrix.cell(account, c.id)) for c in controls]
+        passing = [(c, cell) for c, cell in passing if cell and cell.status not in PROBLEMS]
+        if passing:
+            out.append(f"### {md(account.label)}")
+            out.append("")
+            for c, cell in passing:
+                region = f" ({cell.region})" if cell.region else ""
+                out.append(f"- {SYMBOLS[cell.status]} **{c.id}**{region}: {cell.status} — {md(cell.reason)}")
+            out.append("")
     if matrix.notes:
         out += ["## Notes", ""] + [f"- {md(n)}" for n in matrix.notes] + [""]
     return "\n".join(out)
@@ -149,22 +206,29 @@ def render_markdown(matrix):
 # ---------------------------------------------------------------- html
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem;color:#1d2125}
-h1{font-size:1.4rem} h2{font-size:1.15rem;margin-top:2rem}
-.wrap{max-height:75vh;overflow:auto;border:1px solid #ccc}
-table{border-collapse:separate;border-spacing:0;font-size:.85rem}
-th,td{border-right:1px solid #ddd;border-bottom:1px solid #ddd;padding:.3rem .5rem;white-space:nowrap}
-th.control{white-space:normal;min-width:7.5rem;max-width:10rem}
-thead th{position:sticky;background:#f1f3f5;z-index:2}
-thead tr:first-child th{top:0} thead tr:nth-child(2) th{top:1.9rem}
-th.account{position:sticky;left:0;background:#f8f9fa;text-align:left;z-index:1}
-thead th.account{z-index:3}
-th.Critical{background:#f5c2c7} th.High{background:#ffe69c} th.Medium{background:#cfe2ff}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem;color:#1d2125;max-width:1800px}
+h1{font-size:1.4rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem}
+.when{color:#495057;margin-top:0}
+.warning{border:2px solid #b02a37;background:#fff3cd;padding:.6rem .8rem;margin:.6rem 0;font-weight:600}
+table.matrix{border-collapse:collapse;font-size:.8rem;table-layout:fixed;width:100%;max-width:1360px}
+table.matrix col.account{width:15rem} table.matrix col.issues{width:3.5rem}
+th,td{border:1px solid #d0d4d8;padding:.25rem .3rem;overflow-wrap:anywhere}
+thead th{background:#f1f3f5;vertical-align:bottom}
+th.sev{color:#fff;letter-spacing:.03em}
+th.control{font-weight:600;font-size:.75rem}
+th.control code{font-size:.7rem;font-weight:400}
+th.account{text-align:left;background:#f8f9fa;font-weight:600}
 tfoot td,tfoot th{background:#f8f9fa;font-weight:600}
-td.cell{text-align:center;cursor:help}
-""" + "".join(f"td.{s}{{background:{c}}}\n" for s, c in COLOURS.items()) + """
+td.cell{text-align:center;cursor:help;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+td.blank{background:repeating-linear-gradient(45deg,#fff,#fff 4px,#f1f3f5 4px,#f1f3f5 8px)}
+td.issues{text-align:center;font-weight:700}
+""" + "".join(f"th.{s}{{background:{c}}}\n" for s, c in SEVERITY_COLOURS.items()) \
+    + "".join(f"td.{s},span.{s}{{background:{c}}}\n" for s, c in COLOURS.items()) + """
 td.not-evaluated{color:#6c757d;font-style:italic}
-.legend span{display:inline-block;padding:.15rem .5rem;margin-right:.4rem;border:1px solid #ccc}
+.legend span{display:inline-block;padding:.15rem .5rem;margin:.1rem .4rem .1rem 0;border:1px solid #ccc}
+table.fix{border-collapse:collapse;font-size:.85rem;width:100%;max-width:1360px;margin-bottom:1rem}
+table.fix td{vertical-align:top} table.fix td.status{white-space:nowrap;width:9rem}
+table.fix col.control{width:14rem} table.fix col.status{width:9rem}
 details{margin:.3rem 0} summary{cursor:pointer;font-weight:600}
 dl{margin:.3rem 0 .8rem 1rem} dt{font-weight:600;margin-top:.3rem} dd{margin-left:1rem}
 """
@@ -175,59 +239,88 @@ def esc(text):
 
 
 def render_html(matrix):
-    """One self-contained page: inline CSS, no scripts, no external assets."""
+    """One self-contained page: inline CSS, no scripts, no external assets; fits 1366 px without
+    sideways scrolling. Order: when, warnings, the matrix (worst account first), what to fix (each
+    failure with its fix), passing cells folded away, the controls."""
     controls = matrix.ordered_controls()
     code = codes(matrix)
-    totals = matrix.totals_by_account()
     by_control = matrix.totals_by_control()
+    accounts = matrix.ranked_accounts()
+    t = matrix.times()
     p = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
          "<title>rootguard: root user checklist</title>", f"<style>{CSS}</style></head><body>",
          "<h1>Root user checklist</h1>",
-         f"<p>{len(matrix.accounts)} account(s) × {len(controls)} controls, from <code>{esc(matrix.source)}</code>."
-         " Hover a cell for its reason.</p>",
-         '<p class="legend">' + "".join(f'<span class="{s}" style="background:{COLOURS[s]}">{esc(label(s))}</span>'
-                                        for s in REPORT_STATUSES) + "</p>",
-         '<div class="wrap"><table>', "<thead><tr>", '<th class="account" rowspan="2">account</th>']
+         f'<p class="when">{esc(when(matrix))}' + (
+             f' — <time datetime="{esc(t["as_of"])}">as of {esc(t["as_of"])}</time>' if t["as_of"] else "") + "</p>"]
+    p += [f'<p class="warning">Warning: {esc(w)}</p>' for w in matrix.warnings]
+    p += [f"<p>{len(accounts)} account(s) × {len(controls)} controls, from <code>{esc(matrix.source)}</code>; "
+          "worst account first. Hover a cell for its reason; what to fix is listed below the matrix.</p>",
+          '<p class="legend">' + "".join(f'<span class="{s}">{esc(label(s))}</span>' for s in REPORT_STATUSES)
+          + '<span class="blank" style="background:#fff">blank: not run for this account</span></p>',
+          '<table class="matrix"><colgroup><col class="account">' + "<col>" * len(controls)
+          + '<col class="issues"></colgroup>',
+          "<thead><tr>", '<th class="account" rowspan="2">account</th>']
     for severity, group in matrix.controls_by_severity():
-        p.append(f'<th class="{severity}" colspan="{len(group)}">{severity}</th>')
-    p.append('<th colspan="5">totals per account</th></tr><tr>')
+        p.append(f'<th class="sev {severity}" colspan="{len(group)}">{severity}</th>')
+    p.append('<th rowspan="2" title="cells to act on: could-not-evaluate, non-compliant, not-evaluated">issues</th>'
+             "</tr><tr>")
     for c in controls:
-        # break long control ids at their hyphens so the matrix fits a laptop screen
         wrapped = esc(c.id).replace("-", "-<wbr>")
-        p.append(f'<th class="{c.severity} control" title="{esc(c.title)}">{code[c.id]}<br><code>{wrapped}</code></th>')
-    p += [f'<th title="{s}">{SYMBOLS[s]}</th>' for s in REPORT_STATUSES]
+        p.append(f'<th class="control" title="{esc(c.title)}">{code[c.id]}<br><code>{wrapped}</code></th>')
     p.append("</tr></thead><tbody>")
-    for account in matrix.accounts:
+    for account in accounts:
         p.append(f'<tr><th class="account" scope="row">{esc(account.label)}</th>')
         for c in controls:
             cell = matrix.cell(account, c.id)
+            if cell is None:
+                p.append(f'<td class="blank" title="{esc(c.id)}: not run for this account"></td>')
+                continue
             tip = f"{c.id}: {cell.status} — {cell.reason}" + (f" ({cell.region})" if cell.region else "")
-            p.append(f'<td class="cell {cell.status}" title="{esc(tip)}">{esc(label(cell.status))}</td>')
-        p += [f"<td>{totals[account.key][s]}</td>" for s in REPORT_STATUSES]
-        p.append("</tr>")
+            p.append(f'<td class="cell {cell.status}" title="{esc(tip)}">'
+                     f"{SYMBOLS[cell.status]} {esc(SHORT[cell.status])}</td>")
+        p.append(f'<td class="issues">{issues(matrix, account)}</td></tr>')
     p.append("</tbody><tfoot>")
     for status in REPORT_STATUSES:
         p.append(f'<tr><th class="account" scope="row">{esc(label(status))}</th>')
         p += [f"<td>{by_control[c.id][status]}</td>" for c in controls]
-        p.append('<td colspan="5"></td></tr>')
-    p.append("</tfoot></table></div>")
+        p.append("<td></td></tr>")
+    p.append("</tfoot></table>")
+    p.append("<h2>To fix, worst account first</h2>")
+    if not any(matrix.problems(a) for a in accounts):
+        p.append("<p>Nothing: every evaluated control passes or does not apply.</p>")
+    for account in accounts:
+        problems = matrix.problems(account)
+        if not problems:
+            continue
+        p.append(f"<h3>{esc(account.label)} — {len(problems)} issue(s)</h3>")
+        p.append('<table class="fix"><colgroup><col class="control"><col class="status"><col><col></colgroup>'
+                 "<thead><tr><th>control</th><th>status</th><th>why</th><th>fix</th></tr></thead><tbody>")
+        for c, cell in problems:
+            region = f"<br><small>{esc(cell.region)}</small>" if cell.region else ""
+            p.append(f"<tr><td>{code[c.id]} <code>{esc(c.id)}</code><br><small>{esc(c.severity)}</small></td>"
+                     f'<td class="status {cell.status}">{esc(label(cell.status))}{region}</td>'
+                     f"<td>{esc(cell.reason)}</td><td>{esc(fix(c, cell))}</td></tr>")
+        p.append("</tbody></table>")
+    p.append("<h2>Passing and not applicable</h2>")
+    for account in accounts:
+        passing = [(c, matrix.cell(account, c.id)) for c in controls]
+        passing = [(c, cell) for c, cell in passing if cell and cell.status not in PROBLEMS]
+        if not passing:
+            continue
+        p.append(f"<details><summary>{esc(account.label)} — {len(passing)} passing or not applicable"
+                 "</summary><dl>")
+        for c, cell in passing:
+            where = f" · {esc(cell.region)}" if cell.region else ""
+            p.append(f'<dt>{SYMBOLS[cell.status]} <code>{esc(c.id)}</code>: {esc(cell.status)}{where}</dt>'
+                     f"<dd>{esc(cell.reason)}</dd>")
+        p.append("</dl></details>")
     p.append("<h2>Controls</h2><dl>")
     for c in controls:
         refs = ", ".join([f"CIS {x}" for x in c.cis] + list(c.security_hub)) or "-"
         p.append(f"<dt>{code[c.id]} <code>{esc(c.id)}</code> ({c.severity})</dt>"
                  f"<dd>{esc(c.title)} — {esc(refs)}<br><small>{esc(c.remediation)}</small></dd>")
-    p.append("</dl><h2>Reasons</h2>")
-    for account in matrix.accounts:
-        issues = sum(totals[account.key][s] for s in PROBLEMS)
-        p.append(f"<details{' open' if issues else ''}><summary>{esc(account.label)} — {issues} issue(s)"
-                 "</summary><dl>")
-        for c in controls:
-            cell = matrix.cell(account, c.id)
-            where = f" · {esc(cell.region)}" if cell.region else ""
-            p.append(f'<dt>{SYMBOLS[cell.status]} <code>{esc(c.id)}</code>: {esc(cell.status)}{where}</dt>'
-                     f"<dd>{esc(cell.reason)}</dd>")
-        p.append("</dl></details>")
+    p.append("</dl>")
     if matrix.notes:
         p.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in matrix.notes) + "</ul>")
     p.append("</body></html>")
@@ -241,17 +334,22 @@ def render_json(matrix):
 
 
 def render_csv(matrix):
-    """One row per account × control."""
+    """One row per account × control that was run (with its time, and the run's time span)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
+    times = matrix.times()
     for account in matrix.accounts:
         for c in matrix.ordered_controls():
             cell = matrix.cell(account, c.id)
+            if cell is None:
+                continue
             writer.writerow({"account_id": account.id or "", "account_name": account.name or "",
                              "control": c.id, "title": c.title, "severity": c.severity,
                              "status": cell.status, "reason": cell.reason,
-                             "policy": cell.policy or "", "region": cell.region or ""})
+                             "policy": cell.policy or "", "region": cell.region or "",
+                             "evaluated_at": cell.evaluated_at or "", "run_started": times["run_started"] or "",
+                             "run_ended": times["run_ended"] or ""})
     return buffer.getvalue()
 
 
