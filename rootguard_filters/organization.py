@@ -142,3 +142,38 @@ def org_snapshot(manager):
         except ReadFailed as failure:
             return Evidence.failure(str(failure), failure.code)
     return RUN_CACHE.get((reader.evidence.account_id, "organizations", "OrgSnapshot"), build)
+
+
+STALE_FIX = ("re-run with --cache-period 0: c7n reused its cached aws.org-account list "
+             "(kept for --cache-period minutes, default 15)")
+_stale_logged = set()
+
+
+def stale_resource_ids(flt, resources):
+    """Ids of ``resources`` the organization no longer has, logging a stale resource list once per run.
+
+    c7n caches the aws.org-account list; after the organization changes a re-run within the cache
+    period evaluates accounts that left and misses members that joined. Compared with the run's own
+    walk of the organization (which the filter needs anyway). Members the list lacks are only reported
+    when the filter is the policy's first (an earlier filter may have narrowed the list on purpose).
+    """
+    snapshot = org_snapshot(flt.manager)
+    if not snapshot.ok:
+        return set()
+    members = set(snapshot.value.accounts)
+    listed = {str(r.get("Id")) for r in resources if r.get("Id")}
+    gone = listed - members
+    first = bool(getattr(flt.manager, "filters", None)) and flt.manager.filters[0] is flt
+    lacking = (members - listed) if first else set()
+    key = (getattr(flt.manager, "data", {}).get("name"), tuple(sorted(gone)), tuple(sorted(lacking)))
+    if (gone or lacking) and key not in _stale_logged:
+        _stale_logged.add(key)
+        parts = []
+        if gone:
+            parts.append(f"{len(gone)} account(s) no longer in the organization ({', '.join(sorted(gone))})")
+        if lacking:
+            parts.append(f"{len(lacking)} member(s) missing from it ({', '.join(sorted(lacking))})")
+        log.warning("rootguard: policy %s: STALE aws.org-account resource list: %s; %s",
+                    key[0], " and ".join(parts), STALE_FIX)
+    return gone
+

@@ -15,7 +15,8 @@ from rootguard_filters.decide.scp import decide_root_scp
 from rootguard_filters.decide.scp_plan import TARGETS, plan_root_scp, reference_deny_root_scp
 from rootguard_filters.evidence import describe_error
 from rootguard_filters.organization import (
-    ORG_READ_PERMISSIONS, SCP, OrgReader, ReadFailed, annotate_action, org_snapshot)
+    ORG_READ_PERMISSIONS, SCP, STALE_FIX, OrgReader, ReadFailed, annotate_action, org_snapshot,
+    stale_resource_ids)
 from rootguard_filters.verdict import could_not_evaluate
 
 log = logging.getLogger("custodian.rootguard")
@@ -52,10 +53,17 @@ class RootScp(RootguardFilter):
     schema_alias = False
     permissions = ORG_READ_PERMISSIONS
 
+    def process(self, resources, event=None):
+        self.stale_ids = stale_resource_ids(self, resources)
+        return super().process(resources, event)
+
     def verdict(self, resource):
         snapshot = org_snapshot(self.manager)
         if not snapshot.ok:
             return could_not_evaluate(f"cannot read the organization: {snapshot.error}")
+        if resource["Id"] in getattr(self, "stale_ids", ()):
+            return could_not_evaluate(f"account {resource['Id']} is not in the organization: "
+                                      f"the resource list is stale; {STALE_FIX}")
         return decide_root_scp(snapshot.value, resource["Id"], self.data.get("actions", ["*"]))
 
 

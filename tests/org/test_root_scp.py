@@ -203,3 +203,36 @@ def test_organization_walk_costs_policies_plus_ous_not_accounts(session, org, tm
 def test_invalid_options_are_rejected_naming_the_option(option, bad):
     errors = validation_errors("aws.org-account", {"type": "root-scp", option: bad})
     assert errors and (option in errors or repr(bad) in errors)
+
+
+def test_stale_cached_resource_list_is_detected_and_logged_once_with_the_fix(session, org, tmp_path, caplog):
+    """c7n's resource cache (default 15 minutes) can hand root-scp accounts that left the organization."""
+    from c7n.config import Config
+    from c7n.policy import Policy
+
+    leaving, staying = org.account("leaving"), org.account("staying")
+    org.scp("deny-root", reference_deny_root_scp(), org.root)
+
+    def run(name):
+        config = Config.empty(account_id=MANAGEMENT, region="us-east-1", output_dir=str(tmp_path / name),
+                              cache=str(tmp_path / "c7n.cache"), cache_period=15)
+        policy = Policy({"name": "root-scp-missing", "resource": "aws.org-account", "filters": ROOT_SCP},
+                        config, session_factory=lambda *a, **k: session)
+        policy.validate()
+        return policy.run()
+
+    assert run("first") == []
+    session.client("organizations").remove_account_from_organization(AccountId=leaving)
+    joined = org.account("joined")
+    new_run()
+    caplog.set_level("WARNING", logger="custodian.rootguard")
+    flagged = run("second")        # c7n serves the cached list: leaving is in it, joined is not
+
+    assert [r["Id"] for r in flagged] == [leaving]
+    verdict = flagged[0]["c7n:rootguard"]["root-scp"]
+    assert verdict["status"] == "could-not-evaluate"
+    assert "stale" in verdict["reason"] and "--cache-period 0" in verdict["reason"]
+    stale = [r.getMessage() for r in caplog.records if "STALE" in r.getMessage()]
+    assert len(stale) == 1
+    assert leaving in stale[0] and joined in stale[0] and staying not in stale[0]
+    assert "--cache-period 0" in stale[0]
