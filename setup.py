@@ -1,7 +1,7 @@
 """rootguard: a Cloud Custodian policy pack that keeps the AWS root user locked down."""
 import os
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,10 +30,15 @@ setup(
     description="Cloud Custodian policy pack that keeps the AWS root user locked down, and proves it",
     long_description=read("README.md"),
     long_description_content_type="text/markdown",
-    license="Apache-2.0",
+    license="Apache-2.0",         # an SPDX expression; no License :: classifier (deprecated)
     python_requires=">=3.11",
-    packages=find_packages(include=["rootguard_filters", "rootguard_filters.*"]),
-    package_data={"rootguard_filters": ["data/*/*.json", "data/*/*/*.json", "data/*.yml", "policies/*.yml"]},
+    # Namespace discovery so the data folders (CloudTrail samples) are packages of their own: plain
+    # find_packages skips folders without __init__.py and setuptools warns they "would be ignored".
+    packages=find_namespace_packages(include=["rootguard_filters", "rootguard_filters.*"]),
+    package_data={"rootguard_filters": ["data/*/*.json", "data/*/*/*.json", "data/*.yml", "policies/*.yml"],
+                  "rootguard_filters.data.cloudtrail.either": ["*.json"],
+                  "rootguard_filters.data.cloudtrail.must_alert": ["*.json"],
+                  "rootguard_filters.data.cloudtrail.must_not_alert": ["*.json"]},
     include_package_data=True,
     install_requires=[
         # Tested with c7n 0.9.53 / c7n-org 0.6.52; the pack uses c7n's filter and registry internals.
@@ -51,7 +56,6 @@ setup(
     cmdclass={"build_py": BuildPyWithPth},
     classifiers=[
         "Programming Language :: Python :: 3.11",
-        "License :: OSI Approved :: Apache Software License",
         "Topic :: Security",
     ],
 )

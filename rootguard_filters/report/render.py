@@ -57,12 +57,21 @@ def when(matrix):
     t = matrix.times()
     if not t["as_of"]:
         return f"as of: unknown (no metadata.json with run times); report generated {t['generated']}"
-    return (f"as of {t['as_of']} — policies ran {t['run_started']} → {t['run_ended']}; "
+    return (f"as of {t['as_of']} (policies ran {t['run_started']} → {t['run_ended']}); "
             f"report generated {t['generated']}")
 
 
 def issues(matrix, account):
     return len(matrix.problems(account))
+
+
+def grouped_problems(matrix, account):
+    """The account's problems, cells with the same status, reason and fix in one group (one cause, one
+    story: an account whose role cannot be assumed is one line, not eight): [([controls], cell)]."""
+    groups = {}
+    for control, cell in matrix.problems(account):
+        groups.setdefault((cell.status, cell.reason, fix(control, cell)), ([], cell))[0].append(control)
+    return list(groups.values())
 
 
 # ---------------------------------------------------------------- text
@@ -125,12 +134,12 @@ def render_text(matrix, width=120):
                   "every reason: --format json):"]
     any_problem = False
     for account in accounts:
-        for control, cell in matrix.problems(account):
+        for group, cell in grouped_problems(matrix, account):
             any_problem = True
             where = f" [{cell.region}]" if cell.region else ""
-            lines.append(f"  {SYMBOLS[cell.status]} {account.label} / {code[control.id]} {control.id}{where}: "
-                         f"{cell.status}: {cell.reason}")
-            lines.append(f"      fix: {fix(control, cell)}")
+            names = ", ".join(f"{code[c.id]} {c.id}" for c in group)
+            lines.append(f"  {SYMBOLS[cell.status]} {account.label} / {names}{where}: {cell.status}: {cell.reason}")
+            lines.append(f"      fix: {fix(group[0], cell)}")
     if not any_problem:
         lines.append("  none")
     for note in matrix.notes:
@@ -170,10 +179,11 @@ def render_markdown(matrix):
         if not problems:
             continue
         out += [f"### {md(account.label)}", ""]
-        for c, cell in problems:
+        for group, cell in grouped_problems(matrix, account):
             region = f" ({cell.region})" if cell.region else ""
-            out.append(f"- {SYMBOLS[cell.status]} **{c.id}**{region}: {cell.status} — {md(cell.reason)}  ")
-            out.append(f"  **Fix:** {md(fix(c, cell))}")
+            names = ", ".join(f"**{c.id}**" for c in group)
+            out.append(f"- {SYMBOLS[cell.status]} {names}{region}: {cell.status} — {md(cell.reason)}  ")
+            out.append(f"  **Fix:** {md(fix(group[0], cell))}")
         out.append("")
     out += ["## Totals per control", "",
             "| control | severity | title | " + " | ".join(REPORT_STATUSES) + " |",
@@ -251,8 +261,7 @@ def render_html(matrix):
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
          "<title>rootguard: root user checklist</title>", f"<style>{CSS}</style></head><body>",
          "<h1>Root user checklist</h1>",
-         f'<p class="when">{esc(when(matrix))}' + (
-             f' — <time datetime="{esc(t["as_of"])}">as of {esc(t["as_of"])}</time>' if t["as_of"] else "") + "</p>"]
+         f'<p class="when"><time datetime="{esc(t["as_of"] or "")}">{esc(when(matrix))}</time></p>']
     p += [f'<p class="warning">Warning: {esc(w)}</p>' for w in matrix.warnings]
     p += [f"<p>{len(accounts)} account(s) × {len(controls)} controls, from <code>{esc(matrix.source)}</code>; "
           "worst account first. Hover a cell for its reason; what to fix is listed below the matrix.</p>",
@@ -296,11 +305,13 @@ def render_html(matrix):
         p.append(f"<h3>{esc(account.label)} — {len(problems)} issue(s)</h3>")
         p.append('<table class="fix"><colgroup><col class="control"><col class="status"><col><col></colgroup>'
                  "<thead><tr><th>control</th><th>status</th><th>why</th><th>fix</th></tr></thead><tbody>")
-        for c, cell in problems:
+        for group, cell in grouped_problems(matrix, account):
             region = f"<br><small>{esc(cell.region)}</small>" if cell.region else ""
-            p.append(f"<tr><td>{code[c.id]} <code>{esc(c.id)}</code><br><small>{esc(c.severity)}</small></td>"
+            names = "<br>".join(f"{code[c.id]} <code>{esc(c.id)}</code> <small>{esc(c.severity)}</small>"
+                                for c in group)
+            p.append(f"<tr><td>{names}</td>"
                      f'<td class="status {cell.status}">{esc(label(cell.status))}{region}</td>'
-                     f"<td>{esc(cell.reason)}</td><td>{esc(fix(c, cell))}</td></tr>")
+                     f"<td>{esc(cell.reason)}</td><td>{esc(fix(group[0], cell))}</td></tr>")
         p.append("</tbody></table>")
     p.append("<h2>Passing and not applicable</h2>")
     for account in accounts:
