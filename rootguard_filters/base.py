@@ -20,6 +20,9 @@ log = logging.getLogger("custodian.rootguard")
 
 ANNOTATION_KEY = "c7n:rootguard"
 VERDICTS_FILE = "rootguard-verdicts.json"
+# (resource id, reason) already logged: several filters and policies failing for one cause (no
+# credentials, AccessDenied, an unreachable endpoint) log one line per account and cause, not one each.
+_logged_unknowns = set()
 
 
 def inactive_status(org_account):
@@ -76,9 +79,12 @@ class RootguardFilter(Filter):
             resource.setdefault(ANNOTATION_KEY, {})[self.type] = verdict.as_dict()
             record_verdict(self.manager, self.resource_id(resource), self.type, verdict, resource.get("Name"))
             if verdict.status == COULD_NOT_EVALUATE and not problem:
-                log.warning("rootguard: policy %s, %s, %s: could not evaluate: %s",
-                            getattr(self.manager.data, "get", lambda k: None)("name"),
-                            self.resource_id(resource), self.type, verdict.reason)
+                cause = (str(self.resource_id(resource)), verdict.reason)
+                log.log(logging.DEBUG if cause in _logged_unknowns else logging.WARNING,
+                        "rootguard: policy %s, %s, %s: could not evaluate: %s",
+                        getattr(self.manager.data, "get", lambda k: None)("name"),
+                        self.resource_id(resource), self.type, verdict.reason)
+                _logged_unknowns.add(cause)
             if verdict.flagged:
                 flagged.append(resource)
         write_verdicts(self.manager)

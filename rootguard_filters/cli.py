@@ -1,17 +1,32 @@
 """``rootguard``: the sandbox organization, the checklist report and the one-command demo."""
+import importlib.util
 import sys
 
 USAGE = """rootguard COMMAND [ARGS]
 
 commands:
-  demo      start the sandbox organization, run every policy of the pack across it with c7n-org,
-            stop the sandbox and print the root checklist (HTML report too)
-  sandbox   run the local sandbox AWS (moto + rootguard fill-ins) on 127.0.0.1 until Ctrl-C
-  report    render the root checklist from custodian / c7n-org output directories
+  demo      start the sandbox organization, run the pack's policies across it with c7n-org (account
+            policies in every account, organization policies in the management account), stop the
+            sandbox and print the root checklist (HTML report too); needs rootguard[sandbox]
+  sandbox   run the local sandbox AWS (moto + rootguard fill-ins) on 127.0.0.1 until Ctrl-C;
+            needs rootguard[sandbox]
+  check     check in one line that AWS credentials and the endpoint work, before custodian / c7n-org
+  report    render the root checklist from custodian / c7n-org output directories; --fail-on gates CI
   deploy    regenerate the Lambda-mode policies (deploy/periodic.yml, deploy/securityhub.yml) from policies/
 
 `rootguard COMMAND --help` describes each command's options.
 """
+
+
+SANDBOX_EXTRA = ("needs moto, which `pip install rootguard` leaves out: install the sandbox extra, "
+                 "pip install 'rootguard[sandbox]' (from a checkout: pip install '.[sandbox]')")
+
+
+def sandbox_missing(command):
+    """A one-line error when the sandbox extra (moto) is not installed, else None."""
+    if importlib.util.find_spec("moto") is None:
+        return f"rootguard {command}: {SANDBOX_EXTRA}"
+    return None
 
 
 def main(argv=None):
@@ -23,9 +38,16 @@ def main(argv=None):
     if command == "report":
         from rootguard_filters.report import main as report_main
         return report_main(rest)
+    # demo --help works without moto (it imports the sandbox only to run); the sandbox needs moto to load.
+    if sandbox_missing(command) and (command == "sandbox" or (command == "demo" and not {"-h", "--help"} & set(rest))):
+        print(sandbox_missing(command), file=sys.stderr)
+        return 2
     if command == "sandbox":
         from rootguard_filters.sandbox.server import main as sandbox_main
-        return sandbox_main(rest)
+        return sandbox_main(rest, prog="rootguard sandbox")
+    if command == "check":
+        from rootguard_filters.preflight import main as check_main
+        return check_main(rest)
     if command == "deploy":
         from rootguard_filters.deploy import main as deploy_main
         return deploy_main(rest)

@@ -1,9 +1,14 @@
 """``rootguard demo``: the pack on the sandbox organization, end to end, with plain c7n-org.
 
-1. start the sandbox (moto + fill-ins) on 127.0.0.1 and seed the organization;
-2. ``c7n-org run`` the pack's aws.account policies over every account (one policy file, as users do);
-3. ``custodian run`` the aws.org-account policies in the management account;
-4. stop the sandbox, print the checklist and write the HTML report.
+1. start the sandbox (moto + fill-ins) on 127.0.0.1 and seed the organization (WORKDIR/accounts.yml);
+2. ``c7n-org run -c WORKDIR/accounts.yml -s WORKDIR/output -u WORKDIR/account-policies.yml
+   -r us-east-1 --cache-period 0``: the aws.account policies in every account;
+3. ``c7n-org run ... -u WORKDIR/organization-policies.yml -a management ...``: the aws.org-account
+   policies once, in the management account;
+4. stop the sandbox, print the checklist (``rootguard report WORKDIR/output --accounts
+   WORKDIR/accounts.yml --c7n-org-log WORKDIR/run.log``) and write WORKDIR/report.html.
+
+The commands and c7n-org's log are in WORKDIR/run.log. Needs the sandbox extra: rootguard[sandbox].
 """
 import argparse
 import os

@@ -77,8 +77,10 @@ def report_once(component, problem, consequence):
 
 def reset():
     """Forget the cache and what was logged (tests)."""
+    from rootguard_filters import base
     _checked.clear()
     _logged.clear()
+    base._logged_unknowns.clear()
 
 
 class CheckedOptions:

@@ -154,9 +154,10 @@ class ControlClient:
         self.request("POST", "reset", {})
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m rootguard_filters.sandbox [--port P] [--seed OUT_DIR] [--size N]``: serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m rootguard_filters.sandbox", description=main.__doc__)
+def main(argv: list[str] | None = None, prog: str = "python -m rootguard_filters.sandbox") -> int:
+    """Serve the sandbox AWS (moto + rootguard fill-ins) on 127.0.0.1 until Ctrl-C; --seed also creates
+    the sandbox organization and writes its c7n-org accounts.yml."""
+    parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--seed", metavar="OUT_DIR", help="seed the sandbox organization, write accounts.yml there")
     parser.add_argument("--size", type=int, help="seed N generated member accounts instead of the postures")
