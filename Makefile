@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.rootguard-ready
 PYTEST_ARGS ?=
 
-.PHONY: all venv test demo bench sandbox clean
+.PHONY: all help venv test demo bench sandbox clean
 
 all: test
+
+help:           ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /  make \1\t/' | expand -t 16
 
 # A development environment: the pack editable, plus the same rootguard.pth the wheel installs,
 # so plain `custodian` and `c7n-org` run from this venv see the pack exactly as after `pip install`.
@@ -18,19 +21,19 @@ $(READY): setup.py pyproject.toml
 	cp rootguard.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 	touch $@
 
-venv: $(READY)
+venv: $(READY)  ## create .venv: the pack editable with its test extra (moto included)
 
-test: $(READY)
+test: $(READY)  ## run the whole test suite (PYTEST_ARGS=tests/unit for a part)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: $(READY)
+demo: $(READY)  ## sandbox organization + the whole pack with c7n-org + the checklist (demo-out/)
 	$(BIN)/rootguard demo
 
-sandbox: $(READY)
+sandbox: $(READY)  ## serve the seeded sandbox organization on 127.0.0.1 until Ctrl-C (sandbox-org/)
 	$(BIN)/rootguard sandbox --seed sandbox-org
 
-bench: $(READY)
+bench: $(READY)  ## API calls and wall time against Custodian built-ins (bench/results.json)
 	$(BIN)/python -m rootguard_filters.bench
 
-clean:
+clean:  ## remove .venv, build output, demo-out/ and sandbox-org/
 	rm -rf $(VENV) build dist *.egg-info demo-out sandbox-org

@@ -8,8 +8,13 @@ could-not-evaluate naming the option, an action refuses to write. The check is c
 options, and logged once per process (a c7n-org worker runs many accounts), not once per account.
 """
 import functools
+import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import tempfile
+import time
 
 log = logging.getLogger("custodian.rootguard")
 
@@ -65,12 +70,39 @@ def policy_name(component):
     return data.get("name") if isinstance(data, dict) else None
 
 
-def report_once(component, problem, consequence):
-    """Log an invalid option once per process and policy, not once per account."""
-    key = (policy_name(component), getattr(component, "type", None), problem)
+MARKER_MAX_AGE = 6 * 3600    # a marker older than this is another run's (the parent pid was reused)
+
+
+def first_in_run(key):
+    """True the first time ``key`` is seen in this run: this process, or — in a c7n-org worker — any
+    worker of the same c7n-org process (a marker file named after the parent's pid)."""
     if key in _logged:
-        return
+        return False
     _logged.add(key)
+    if multiprocessing.parent_process() is None:
+        return True
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:20]
+    marker = os.path.join(tempfile.gettempdir(), f"rootguard-once-{os.getppid()}-{digest}")
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - os.path.getmtime(marker) > MARKER_MAX_AGE:
+                os.utime(marker)
+                return True
+        except OSError:
+            return True
+        return False
+    except OSError:      # no writable temp dir: log rather than stay silent
+        return True
+
+
+def report_once(component, problem, consequence):
+    """Log an invalid option once per run and policy, not once per account."""
+    key = (policy_name(component), getattr(component, "type", None), problem)
+    if not first_in_run(key):
+        return
     log.error("rootguard: policy %s, %s: %s — %s (check with `custodian validate FILE`)",
               key[0], key[1], problem, consequence)
 

@@ -131,3 +131,17 @@ def test_action_with_invalid_option_writes_nothing_and_logs_once(resource, name,
     assert touched == []
     logged = [r.getMessage() for r in caplog.records]
     assert len(logged) == 1 and option in logged[0] and "wrote nothing" in logged[0], logged
+
+
+def _first_in_run(key):
+    return options.first_in_run(key)
+
+
+def test_c7n_org_workers_log_an_invalid_option_once_per_run():
+    """c7n-org runs accounts in worker processes: only the first worker logs, not one per account."""
+    import multiprocessing
+    import uuid
+    key = ("root-mfa-typo", "root-mfa", f"invalid option states[0] {uuid.uuid4()}")
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        firsts = pool.map(_first_in_run, [key] * 6)
+    assert firsts.count(True) == 1
