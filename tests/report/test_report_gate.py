@@ -221,3 +221,12 @@ def test_html_orders_worst_accounts_first_with_the_fix_beside_each_failure(tmp_p
     fix_section = page.split("To fix, worst account first")[1].split("Passing and not applicable")[0]
     assert "an access key" in fix_section and "Delete root&#x27;s access keys" in fix_section
     assert "aaa-clean" not in fix_section
+
+
+def test_text_table_never_cuts_account_names(tmp_path):
+    out = str(tmp_path / "out")
+    name = "platform-shared-services-production-eu"
+    compliant_account(out, name, PROD)
+    text = render(collect(out), "text")
+    row = [line for line in text.splitlines() if line.startswith(name)]
+    assert row and row[0].startswith(f"{name} ({PROD})") and "…" not in row[0]
