@@ -35,8 +35,15 @@ def _path(error):
 
 
 def schema_problem(schema, data):
-    """One line naming the first invalid option of ``data`` under ``schema``, or None."""
-    from jsonschema import Draft7Validator
+    """One line naming the first invalid option of ``data`` under ``schema``, or None.
+
+    None too where jsonschema is absent: c7n's Lambda archives leave it out, and policies deployed
+    to Lambda were schema-validated by ``custodian run`` when they were provisioned.
+    """
+    try:
+        from jsonschema import Draft7Validator
+    except ImportError:
+        return None
     errors = sorted(Draft7Validator(schema).iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if not errors:
         return None
