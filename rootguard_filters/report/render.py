@@ -46,6 +46,11 @@ def fix(control, cell):
     """What to do about a problem cell: the control's remediation, or how to make the audit work."""
     if cell.status == NON_COMPLIANT:
         return control.remediation
+    if cell.status == COULD_NOT_EVALUATE and "AssumeRole" in cell.reason:
+        return ("make the account's audit role assumable (its trust policy must allow the caller; accounts.yml "
+                "must name the role), then re-run the account's policies")
+    if cell.status == COULD_NOT_EVALUATE and "--cache-period 0" in cell.reason:
+        return "re-run the organization policies with --cache-period 0"
     if cell.status == COULD_NOT_EVALUATE:
         return "make the check work (the reason names the failing call or option), then re-run the policy"
     return f"run {control.id} for this account" + (
