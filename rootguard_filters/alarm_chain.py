@@ -10,10 +10,10 @@ from c7n.utils import type_schema
 
 from rootguard_filters import evidence as run_evidence
 from rootguard_filters.base import RootguardFilter
-from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.alarm_chain import (
     arn_parts, decide_root_usage_alarm, parse_log_group_arn, trail_problem)
 from rootguard_filters.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
+from rootguard_filters.options import CheckedOptions
 
 log = logging.getLogger("custodian.rootguard")
 

@@ -16,10 +16,10 @@ from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter, inactive_status
-from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.contacts import (
     CONTACT_TYPES, DEFAULT_REQUIRED, ContactsEvidence, decide_alternate_contacts, types_to_read)
 from rootguard_filters.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
+from rootguard_filters.options import CheckedOptions
 from rootguard_filters.verdict import not_applicable
 
 log = logging.getLogger("custodian.rootguard")

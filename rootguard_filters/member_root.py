@@ -11,11 +11,11 @@ from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter, inactive_status
-from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.member_root import (
     CREDENTIAL_CONDITIONS, CREDENTIAL_KINDS, MFA_STATES, RootAudit, decide_member_root_credentials,
     deletion_plan)
 from rootguard_filters.evidence import RUN_CACHE, describe_error, guarded, retry
+from rootguard_filters.options import CheckedOptions
 from rootguard_filters.organization import OrgReader, ReadFailed, annotate_action
 from rootguard_filters.verdict import could_not_evaluate, not_applicable
 

@@ -10,10 +10,10 @@ from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter
-from rootguard_filters.options import CheckedOptions
 from rootguard_filters.decide.scp import decide_root_scp
 from rootguard_filters.decide.scp_plan import TARGETS, plan_root_scp, reference_deny_root_scp
 from rootguard_filters.evidence import describe_error
+from rootguard_filters.options import CheckedOptions
 from rootguard_filters.organization import (
     ORG_READ_PERMISSIONS, SCP, STALE_FIX, OrgReader, ReadFailed, annotate_action, org_snapshot,
     stale_resource_ids)
