@@ -9,6 +9,7 @@ import os
 import sys
 
 import boto3
+import yaml
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError, NoRegionError,
@@ -51,17 +52,60 @@ def check(profile=None, region=None, session_factory=boto3.Session):
     return True, f"ok: account {identity.get('Account')} as {identity.get('Arn')}{where} (region {region})"
 
 
+def account_roles(path):
+    """[(name, account id, role ARN)] of a c7n-org accounts file's accounts that name a role."""
+    with open(path, encoding="utf-8") as f:
+        data = yaml.load(f, Loader=yaml.BaseLoader) or {}
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    if not isinstance(accounts, list):
+        raise ValueError(f"{path} has no 'accounts' list")
+    return [(a.get("name") or a.get("account_id"), a.get("account_id"), a["role"])
+            for a in accounts if isinstance(a, dict) and isinstance(a.get("role"), str)]
+
+
+def check_roles(roles, profile=None, region=None, session_factory=boto3.Session):
+    """One line per account whose role cannot be assumed (sts:AssumeRole, one attempt); [] when all can."""
+    session = session_factory(profile_name=profile, region_name=region)
+    sts = session.client("sts", region_name=session.region_name or "us-east-1", config=QUICK)
+    problems = []
+    for name, account_id, role in roles:
+        try:
+            sts.assume_role(RoleArn=role, RoleSessionName="rootguard-check", DurationSeconds=900)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Error")
+            problems.append(f"account {name} ({account_id}): cannot assume {role}: {code}: "
+                            f"{error.response.get('Error', {}).get('Message', '')}")
+        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as error:
+            problems.append(f"account {name} ({account_id}): cannot assume {role}: {error}")
+    return problems
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="rootguard check",
         description="Check, in one line, that AWS credentials and the endpoint work (sts:GetCallerIdentity, "
-                    "one attempt) before `custodian run` or `c7n-org run`. Exit 0 when they do, 1 when not.")
+                    "one attempt) before `custodian run` or `c7n-org run`; with --accounts, that every account's "
+                    "role can be assumed. Exit 0 when they do, 1 when not.")
     parser.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default chain)")
     parser.add_argument("--region", help="AWS region (default: AWS_DEFAULT_REGION, else us-east-1)")
+    parser.add_argument("--accounts", "-c", metavar="ACCOUNTS_YML",
+                        help="c7n-org accounts file: also try to assume each account's role (one line per failure)")
     args = parser.parse_args(argv)
     ok, line = check(args.profile, args.region)
     print(f"rootguard check: {line}", file=sys.stdout if ok else sys.stderr)
-    return 0 if ok else 1
+    if not ok or not args.accounts:
+        return 0 if ok else 1
+    try:
+        roles = account_roles(args.accounts)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        print(f"rootguard check: cannot read {args.accounts}: {error}", file=sys.stderr)
+        return 1
+    problems = check_roles(roles, args.profile, args.region)
+    for problem in problems:
+        print(f"rootguard check: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"rootguard check: ok: all {len(roles)} account role(s) of {args.accounts} can be assumed")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
