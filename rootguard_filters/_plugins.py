@@ -5,3 +5,4 @@ from rootguard_filters import contacts  # noqa: F401
 from rootguard_filters import member_root  # noqa: F401
 from rootguard_filters import root_credentials  # noqa: F401
 from rootguard_filters import root_scp  # noqa: F401
+from rootguard_filters import lambda_modes  # noqa: F401  (execution modes rootguard-periodic / -cloudtrail)

@@ -21,9 +21,16 @@ from rootguard_filters import catalog
 
 HANDLER = "rootguard_filters.lambda_handler.run"
 PACKAGE = "rootguard_filters"
+MODE = "rootguard-periodic"  # c7n's periodic mode plus the pack's archive and rules (lambda_modes.py)
 DEFAULT_SCHEDULE = "rate(1 day)"
+# The roles, one name each everywhere (iam/, deploy/, remediation/, the sandbox; tests/lambda/test_role_names.py).
+AUDIT_ROLE = "rootguard-audit"  # read-only, assumed by c7n-org: iam/stackset-audit-role.yml
+LAMBDA_ROLE = "rootguard-lambda"  # execution role of every alert and audit function
+DRIFT_REMEDIATION_ROLE = "rootguard-drift-remediation"  # execution role of remediation/realtime-drift.yml only
 # c7n expands {account_id} when it deploys, so one file serves every account of a c7n-org run.
-DEFAULT_ROLE = "arn:aws:iam::{account_id}:role/rootguard-lambda"
+DEFAULT_ROLE = "arn:aws:iam::{account_id}:role/" + LAMBDA_ROLE
+# The same vars as deploy/realtime.yml: findings go to the c7n-mailer queue unless told otherwise.
+DEFAULT_NOTIFY_QUEUE = "{rootguard_notify_queue}"
 FUNCTION_PREFIX = "rootguard-"
 CIS_FINDING_TYPE = ("Software and Configuration Checks/Industry and Regulatory Standards/"
                     "CIS AWS Foundations Benchmark")
@@ -55,10 +62,15 @@ def lambda_description(description):
     return text[:cut + 1] if cut > 0 else text[:MAX_DESCRIPTION - 3] + "..."
 
 
-def lambda_mode(schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, member_role=None):
-    """The ``mode`` block of a deployed audit policy: the pack in the archive, its handler, a schedule."""
+def lambda_mode(schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, output_dir=None):
+    """The ``mode`` block of a deployed audit policy: the pack in the archive, its handler, a schedule.
+
+    The function audits the account it runs in: deploy it to every account (c7n-org), see deploy/README.md.
+    ``output_dir`` (``s3://bucket/prefix``) keeps each run's resources.json and verdicts; Lambda's own
+    output directory is /tmp, gone with the container.
+    """
     mode = {
-        "type": "periodic",
+        "type": MODE,
         "schedule": schedule,
         "role": role,
         "function-prefix": FUNCTION_PREFIX,
@@ -68,8 +80,8 @@ def lambda_mode(schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, member_role=None):
         "memory": 256,
         "timeout": 300,
     }
-    if member_role:
-        mode["member-role"] = member_role
+    if output_dir:
+        mode["execution-options"] = {"output_dir": output_dir}
     return mode
 
 
@@ -88,13 +100,19 @@ def notify_action(policy, queue=None, topic=None, to=("{rootguard_notify_to}",))
     }
 
 
-def periodic_policy(policy, schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, member_role=None,
+def periodic_policy(policy, schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, output_dir=None,
                     notify_queue=None, notify_topic=None):
-    """``policy`` (from ``policies/``) as a periodic Lambda policy with the same name and filters."""
+    """``policy`` (from ``policies/``) as a periodic Lambda policy with the same name and filters.
+
+    Findings are sent to c7n-mailer (``notify``): to ``notify_topic`` if given, else to ``notify_queue``
+    (default: the ``rootguard_notify_queue`` var, as deploy/realtime.yml).
+    """
     deployed = copy.deepcopy(policy)
     if "description" in deployed:
         deployed["description"] = lambda_description(deployed["description"])
-    deployed["mode"] = lambda_mode(schedule, role, member_role)
+    deployed["mode"] = lambda_mode(schedule, role, output_dir)
+    if not notify_topic:
+        notify_queue = notify_queue or DEFAULT_NOTIFY_QUEUE
     notify = notify_action(policy, notify_queue, notify_topic)
     if notify:
         deployed["actions"] = list(deployed.get("actions", [])) + [notify]
@@ -192,29 +210,48 @@ def execution_role_policy(policy_files):
     }
 
 
+# Generated role documents: {path: policy files whose functions run under that role}.
+ROLE_DOCUMENTS = {
+    "iam/lambda-execution-role.json": ("deploy/periodic.yml", "deploy/securityhub.yml", "deploy/realtime.yml"),
+    "iam/drift-remediation-role.json": ("remediation/realtime-drift.yml",),
+}
+MEMBER_ROLE_REMOVED = (
+    "--member-role was removed: a scheduled function audits the account it runs in (c7n's periodic mode "
+    "never assumed the member role). Deploy deploy/periodic.yml to every account with c7n-org instead "
+    "(deploy/README.md).")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="rootguard deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=".", help="repository root holding policies/ (default: .)")
     parser.add_argument("--schedule", default=DEFAULT_SCHEDULE, help="EventBridge schedule (default: %(default)s)")
     parser.add_argument("--role", default=DEFAULT_ROLE, help="Lambda execution role ARN (default: %(default)s)")
-    parser.add_argument("--member-role", help="role ARN template the Lambda assumes into member accounts "
-                                              "(e.g. arn:aws:iam::{account_id}:role/rootguard-audit)")
+    parser.add_argument("--member-role", help=argparse.SUPPRESS)
+    parser.add_argument("--output-dir", help="also keep every run's output there (s3://bucket/prefix); Lambda's "
+                                             "own output directory is /tmp")
     transport = parser.add_mutually_exclusive_group()
-    transport.add_argument("--notify-queue", help="add a notify action sending to this SQS queue (c7n-mailer)")
-    transport.add_argument("--notify-topic", help="add a notify action sending to this SNS topic")
+    transport.add_argument("--notify-queue", default=None,
+                           help="SQS queue of the findings' notify action (c7n-mailer; default: the "
+                                "rootguard_notify_queue var, as deploy/realtime.yml)")
+    transport.add_argument("--notify-topic", help="send the findings to this SNS topic instead")
     parser.add_argument("--check", action="store_true", help="exit 1 if the files on disk differ; write nothing")
     args = parser.parse_args(argv)
+    if args.member_role:
+        parser.error(MEMBER_ROLE_REMOVED)
+    if args.output_dir and not args.output_dir.startswith("s3://"):
+        parser.error(f"--output-dir {args.output_dir}: Lambda keeps only an s3:// output (c7n writes the rest to "
+                     "/tmp, lost with the container)")
 
     root = Path(args.root)
-    files = generate(root / "policies", schedule=args.schedule, role=args.role, member_role=args.member_role,
+    files = generate(root / "policies", schedule=args.schedule, role=args.role, output_dir=args.output_dir,
                      notify_queue=args.notify_queue, notify_topic=args.notify_topic)
-    deployed = [root / name for name in files] + [root / "deploy" / "realtime.yml"]
-    files["iam/lambda-execution-role.json"] = None  # computed after the policy files are written
+    files.update(dict.fromkeys(ROLE_DOCUMENTS))  # computed after the policy files are written
     stale = []
     for name, text in files.items():
         path = root / name
         if text is None:
-            text = json.dumps(execution_role_policy([p for p in deployed if p.exists()]), indent=2) + "\n"
+            sources = [root / source for source in ROLE_DOCUMENTS[name] if (root / source).exists()]
+            text = json.dumps(execution_role_policy(sources), indent=2) + "\n"
         if path.exists() and path.read_text() == text:
             continue
         stale.append(name)

@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import yaml
-from c7n import mu
 from c7n.config import Config
 from c7n.policy import Policy
 from c7n.resources import load_resources
@@ -49,7 +48,8 @@ def build_archive(data, dest, output_dir):
     data = json.loads(json.dumps(data))
     data["mode"].setdefault("execution-options", {})["output_dir"] = str(output_dir)
     policy = Policy(data, Config.empty(account_id=MANAGEMENT_ACCOUNT, region="us-east-1"))
-    archive = mu.PolicyLambda(policy).get_archive()
+    # the mode's PolicyLambda, as `custodian run` provisions it (the pack's modes build a slim archive)
+    archive = policy.get_execution_mode().policy_lambda(policy).get_archive()
     with zipfile.ZipFile(archive.path) as zf:
         zf.extractall(dest)
     return archive, Path(dest)

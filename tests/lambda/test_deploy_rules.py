@@ -109,5 +109,24 @@ def test_assume_root_call_and_drift_rules_watch_the_right_calls(deployed):
     assert {"StopLogging", "DeleteMetricFilter", "DeleteAlarms", "DisableAlarmActions", "Unsubscribe",
             "DeleteTopic"} <= set(chain["eventName"])
     scp = pattern(rules, "rootguard-root-scp-weakened")
-    assert scp["detail"]["eventName"] == ["DetachPolicy", "UpdatePolicy", "DeletePolicy", "DisablePolicyType"]
+    assert scp["detail"]["eventName"][:4] == ["DetachPolicy", "UpdatePolicy", "DeletePolicy", "DisablePolicyType"]
     assert "ScheduleExpression" not in rules["rootguard-root-scp-weakened"]
+
+
+def test_scp_drift_rule_also_rechecks_on_account_moves_creations_and_arrivals(deployed):
+    rules, _, _ = deployed
+    scp = pattern(rules, "rootguard-root-scp-weakened")
+    # CreateAccountResult and AccountJoinedOrganization are service events, not API calls.
+    assert sorted(scp["detail-type"]) == ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"]
+    assert {"MoveAccount", "CreateAccountResult", "AccountJoinedOrganization", "AcceptHandshake"} <= set(
+        scp["detail"]["eventName"])
+
+
+READ_ONLY_RULES = {"rootguard-root-api-activity", "rootguard-assume-root-call"}
+
+
+def test_rules_that_must_see_read_only_calls_get_all_management_events_the_others_stay_enabled(deployed):
+    rules, _, _ = deployed
+    states = {name: rule["State"] for name, rule in rules.items() if name.startswith("rootguard-")}
+    assert {n for n, s in states.items() if s == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"} == READ_ONLY_RULES
+    assert {s for n, s in states.items() if n not in READ_ONLY_RULES} == {"ENABLED"}

@@ -47,7 +47,7 @@ def test_every_audit_policy_gets_a_periodic_variant_and_policies_dir_stays_pull_
     audit = deploy.load_audit_policies(REPO / "policies")
     periodic = yaml.safe_load((REPO / "deploy/periodic.yml").read_text())["policies"]
     assert [p["name"] for p in periodic] == [p["name"] for p in audit]
-    assert all(p["mode"]["type"] == "periodic" and p["mode"]["schedule"] == "rate(1 day)" for p in periodic)
+    assert all(p["mode"]["type"] == "rootguard-periodic" and p["mode"]["schedule"] == "rate(1 day)" for p in periodic)
     assert all(len(p.get("description", "")) <= deploy.MAX_DESCRIPTION for p in periodic)
     assert all(p.get("mode", {"type": "pull"})["type"] == "pull" for p in audit)
 
@@ -58,13 +58,52 @@ def test_generator_reads_whatever_policies_are_in_the_directory(tmp_path):
          "metadata": catalog.get("root-recently-used").policy_metadata(),
          "filters": [{"type": "root-credentials", "used-within-days": 30}]}]}))
     files = deploy.generate(tmp_path, schedule="rate(12 hours)", role="arn:aws:iam::111122223333:role/audit",
-                            member_role="arn:aws:iam::{account_id}:role/rootguard-audit",
+                            output_dir="s3://rootguard-findings/periodic",
                             notify_queue="https://sqs.us-east-1.amazonaws.com/111122223333/rootguard")
     [policy] = yaml.safe_load(files["deploy/periodic.yml"])["policies"]
     assert policy["mode"]["schedule"] == "rate(12 hours)"
-    assert policy["mode"]["member-role"] == "arn:aws:iam::{account_id}:role/rootguard-audit"
+    assert policy["mode"]["execution-options"] == {"output_dir": "s3://rootguard-findings/periodic"}
     assert policy["actions"][0]["transport"] == {"type": "sqs",
                                                  "queue": "https://sqs.us-east-1.amazonaws.com/111122223333/rootguard"}
+
+
+def test_every_periodic_policy_sends_its_findings_to_the_mailer_queue_of_the_vars_file_by_default():
+    for name in ("deploy/periodic.yml", "deploy/securityhub.yml"):
+        for policy in yaml.safe_load((REPO / name).read_text())["policies"]:
+            [notify] = [a for a in policy["actions"] if a["type"] == "notify"]
+            assert notify["transport"] == {"type": "sqs", "queue": "{rootguard_notify_queue}"}, policy["name"]
+            assert notify["to"] == ["{rootguard_notify_to}"]
+            assert notify["template"] == "rootguard-finding.html"
+
+
+def test_a_topic_replaces_the_default_queue(tmp_path):
+    (tmp_path / "p.yml").write_text((REPO / "policies/account.yml").read_text())
+    files = deploy.generate(tmp_path, notify_topic="arn:aws:sns:us-east-1:111122223333:rootguard")
+    policy = yaml.safe_load(files["deploy/periodic.yml"])["policies"][0]
+    assert [a["transport"] for a in policy["actions"] if a["type"] == "notify"] == [
+        {"type": "sns", "topic": "arn:aws:sns:us-east-1:111122223333:rootguard"}]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--member-role", "arn:aws:iam::{account_id}:role/rootguard-audit"], "Deploy deploy/periodic.yml to every account"),
+    (["--output-dir", "/var/out"], "only an s3:// output"),
+])
+def test_generator_rejects_removed_and_useless_options_with_the_reason(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        deploy.main(["--root", str(REPO), "--check", *argv])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_committed_drift_remediation_role_holds_exactly_the_remediation_policies_permissions():
+    committed = json.loads((REPO / "iam/drift-remediation-role.json").read_text())
+    assert committed == deploy.execution_role_policy([REPO / "remediation/realtime-drift.yml"])
+    actions = set(committed["Statement"][1]["Action"])
+    assert {"logs:PutMetricFilter", "cloudwatch:PutMetricAlarm", "organizations:AttachPolicy"} <= actions
+    shared = set(json.loads((REPO / "iam/lambda-execution-role.json").read_text())["Statement"][1]["Action"])
+    # the alert functions' role gets none of the remediation writes
+    assert not {"logs:PutMetricFilter", "cloudwatch:PutMetricAlarm", "organizations:AttachPolicy",
+                "organizations:CreatePolicy", "sns:Subscribe"} & shared
 
 
 def test_securityhub_variant_carries_the_catalog_severity_and_cis_ids():

@@ -12,11 +12,21 @@ from lambda_support import (MANAGEMENT_ACCOUNT, build_archive, envelope, invoke,
 HANDLER = "rootguard_filters.lambda_handler.run"
 
 
+QUEUE_ARN = f"arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:rootguard-alerts"
+
+
+def with_vars(data, queue_arn=QUEUE_ARN):
+    """A policy with the vars-file values filled in, as `custodian run --vars-file` does."""
+    text = json.dumps(data)
+    text = text.replace("{rootguard_notify_queue}", queue_arn).replace("{rootguard_notify_to}", "security@example.com")
+    return json.loads(text)
+
+
 @pytest.fixture(scope="module")
 def periodic_archive(tmp_path_factory):
     """root-mfa-missing from deploy/periodic.yml, as c7n packages it."""
     out = tmp_path_factory.mktemp("periodic-out")
-    archive, path = build_archive(policy_data("deploy/periodic.yml", "root-mfa-missing"),
+    archive, path = build_archive(with_vars(policy_data("deploy/periodic.yml", "root-mfa-missing")),
                                   tmp_path_factory.mktemp("periodic-archive"), out)
     return archive, path, out
 
@@ -31,9 +41,19 @@ def test_archive_carries_c7n_the_pack_its_data_files_and_the_handler_named_by_th
     assert config["policies"][0]["mode"]["packages"] == ["rootguard_filters"]
 
 
+def test_archive_leaves_out_the_sandbox_and_the_dev_tooling(periodic_archive):
+    archive, path, _ = periodic_archive
+    names = set(archive.get_filenames())
+    assert not [n for n in names if n.startswith("rootguard_filters/sandbox/")]
+    assert not {"rootguard_filters/bench.py", "rootguard_filters/bench_lambda.py", "rootguard_filters/demo.py"} & names
+    assert not (path / "rootguard_filters" / "sandbox").exists()
+    # what the handler and the filters import is all there (the invocation tests run it)
+    assert {"rootguard_filters/lambda_modes.py", "rootguard_filters/evidence.py", "rootguard_filters/catalog.py"} <= names
+
+
 @pytest.mark.parametrize("mfa_devices, flagged", [([], True), (["hardware"], False)])
 def test_scheduled_event_runs_the_pack_filter_inside_the_archive_and_writes_its_verdict(
-        sandbox, periodic_archive, lambda_runtime, tmp_path, mfa_devices, flagged):
+        sandbox, alert_queue, periodic_archive, lambda_runtime, tmp_path, mfa_devices, flagged):
     _, path, out = periodic_archive
     sandbox.update_root_facts(MANAGEMENT_ACCOUNT, password_present=True, mfa_devices=mfa_devices, access_keys=[])
     result = invoke(path, lambda_runtime, HANDLER, scheduled_event("rootguard-root-mfa-missing"),
@@ -44,6 +64,12 @@ def test_scheduled_event_runs_the_pack_filter_inside_the_archive_and_writes_its_
     status = verdicts["verdicts"][MANAGEMENT_ACCOUNT]["root-mfa"]["status"]
     assert status == ("non-compliant" if flagged else "compliant")
     assert [r["account_id"] for r in resources] == ([MANAGEMENT_ACCOUNT] if flagged else [])
+    # the finding outlives the container: it is queued for c7n-mailer, with the verdict and no event
+    messages = _read_notifications(alert_queue[0])
+    assert [m["policy"]["name"] for m in messages] == (["root-mfa-missing"] if flagged else [])
+    if flagged:
+        assert messages[0]["event"] is None
+        assert messages[0]["resources"][0]["c7n:rootguard"]["root-mfa"]["status"] == "non-compliant"
 
 
 @pytest.mark.parametrize("module, origin", [("c7n", "{archive}/c7n/__init__.py"), ("yaml", None)])
@@ -85,9 +111,7 @@ def alert_queue(sandbox, monkeypatch):
 
 def realtime_policy(name, queue_arn):
     """A policy of deploy/realtime.yml with the vars-file values filled in."""
-    text = json.dumps(policy_data("deploy/realtime.yml", name))
-    text = text.replace("{rootguard_notify_queue}", queue_arn).replace("{rootguard_notify_to}", "security@example.com")
-    return json.loads(text)
+    return with_vars(policy_data("deploy/realtime.yml", name), queue_arn)
 
 
 def test_root_console_signin_event_reaches_the_mailer_queue_with_the_mfa_answer(
