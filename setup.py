@@ -50,7 +50,9 @@ setup(
     extras_require={
         # The fill-ins of the sandbox are tested against this exact moto release.
         "sandbox": ["moto[server]==5.2.1"],
-        "test": ["pytest>=8", "placebo>=0.10", "moto[server]==5.2.1", "cfn-lint>=1.0", "wheel"],
+        # c7n-mailer: the alert tests render the queued messages with the mailer's own rendering.
+        "test": ["pytest>=8", "placebo>=0.10", "moto[server]==5.2.1", "cfn-lint>=1.0", "wheel",
+                 "c7n-mailer>=0.6.52,<0.7"],
     },
     entry_points={"console_scripts": ["rootguard=rootguard_filters.cli:main"]},
     cmdclass={"build_py": BuildPyWithPth},

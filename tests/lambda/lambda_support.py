@@ -98,3 +98,14 @@ def sample_as_event(name, detail_type="AWS API Call via CloudTrail"):
     event.update({"detail-type": detail_type, "source": "aws." + detail["eventSource"].split(".")[0],
                   "account": detail["recipientAccountId"], "detail": detail})
     return event
+
+
+def read_notifications(queue_url):
+    """The c7n notify messages waiting in the sandbox queue, decoded as c7n-mailer decodes them."""
+    import base64
+    import zlib
+
+    import boto3
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(zlib.decompress(base64.b64decode(m["Body"]))) for m in messages]

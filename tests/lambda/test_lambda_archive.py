@@ -1,13 +1,11 @@
 """The deployed policies' Lambda archives, built by c7n and run as Lambda runs them (no c7n from the venv)."""
-import base64
 import json
-import zlib
 
 import boto3
 import pytest
 
 from lambda_support import (MANAGEMENT_ACCOUNT, build_archive, envelope, invoke, lambda_env, policy_data,
-                            scheduled_event)
+                            read_notifications, scheduled_event)
 
 HANDLER = "rootguard_filters.lambda_handler.run"
 
@@ -65,7 +63,7 @@ def test_scheduled_event_runs_the_pack_filter_inside_the_archive_and_writes_its_
     assert status == ("non-compliant" if flagged else "compliant")
     assert [r["account_id"] for r in resources] == ([MANAGEMENT_ACCOUNT] if flagged else [])
     # the finding outlives the container: it is queued for c7n-mailer, with the verdict and no event
-    messages = _read_notifications(alert_queue[0])
+    messages = read_notifications(alert_queue[0])
     assert [m["policy"]["name"] for m in messages] == (["root-mfa-missing"] if flagged else [])
     if flagged:
         assert messages[0]["event"] is None
@@ -94,12 +92,6 @@ def test_default_c7n_handler_on_the_same_archive_fails_on_the_missing_pack_filte
     assert "'type': 'root-mfa'" in result.stderr
 
 
-def _read_notifications(queue_url):
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(zlib.decompress(base64.b64decode(m["Body"]))) for m in messages]
-
-
 @pytest.fixture
 def alert_queue(sandbox, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
@@ -121,7 +113,7 @@ def test_root_console_signin_event_reaches_the_mailer_queue_with_the_mfa_answer(
     event = envelope("eventbridge-console-signin-envelope.json")
     result = invoke(path, lambda_runtime, HANDLER, event, lambda_env(sandbox.endpoint_url, tmp_path))
     assert result.returncode == 0, result.stderr
-    [message] = _read_notifications(queue_url)
+    [message] = read_notifications(queue_url)
     assert message["policy"]["name"] == "rootguard-root-console-signin"
     assert message["event"]["detail"]["additionalEventData"]["MFAUsed"] == "Yes"
     assert "MFA used: {{ event.detail.additionalEventData.MFAUsed }}" in message["action"]["subject"]
