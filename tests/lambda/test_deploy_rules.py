@@ -130,3 +130,44 @@ def test_rules_that_must_see_read_only_calls_get_all_management_events_the_other
     states = {name: rule["State"] for name, rule in rules.items() if name.startswith("rootguard-")}
     assert {n for n, s in states.items() if s == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"} == READ_ONLY_RULES
     assert {s for n, s in states.items() if n not in READ_ONLY_RULES} == {"ENABLED"}
+
+
+@pytest.fixture
+def sandbox_env(sandbox, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+def test_redeploy_keeps_the_rule_state_and_writes_no_rule(deployed, sandbox, sandbox_env, tmp_path, monkeypatch):
+    vars_file = tmp_path / "vars.yml"
+    vars_file.write_text(f"rootguard_notify_queue: arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:rootguard-alerts\n"
+                         "rootguard_notify_to: security@example.com\n")
+    sandbox.reset_calls()
+    monkeypatch.setattr("sys.argv", ["custodian", "run", "-s", str(tmp_path / "out"), "-r", "us-east-1",
+                                     "--cache-period", "0", "--vars-file", str(vars_file),
+                                     "-p", "rootguard-root-api-activity", str(REPO / "deploy/realtime.yml")])
+    custodian()
+    events = boto3.client("events", region_name="us-east-1")
+    assert events.describe_rule(Name="rootguard-root-api-activity")["State"] == \
+        "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    calls = {op for (_, service, op) in sandbox.calls() if service == "events"}
+    assert "DescribeRule" in calls and "PutRule" not in calls  # c7n compared the rule and left it as it is
+
+
+def test_pause_and_resume_of_a_read_only_rule_come_back_in_its_state(deployed, sandbox_env):
+    from types import SimpleNamespace
+
+    from rootguard_filters.lambda_modes import RuleSource
+    mode = {"rule-state": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", "pattern": {"source": ["aws.sts"]}}
+    source = RuleSource(mode, boto3.Session, "periodic", mode["rule-state"])
+    func = SimpleNamespace(event_name="rootguard-assume-root-call")
+    events = boto3.client("events", region_name="us-east-1")
+    before = events.describe_rule(Name=func.event_name)
+    source.pause(func)
+    assert events.describe_rule(Name=func.event_name)["State"] == "DISABLED"
+    source.resume(func)
+    after = events.describe_rule(Name=func.event_name)
+    assert after["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    assert after["EventPattern"] == before["EventPattern"]  # resume rewrites the state only
