@@ -18,7 +18,7 @@ REGION = "us-east-1"
 MEMBER_ROLE = "OrganizationAccountAccessRole"
 # AWS creates no OrganizationAccountAccessRole in the management account; c7n-org still needs a role
 # (or a profile) for every account, so the seed creates this one there.
-MANAGEMENT_ROLE = "RootGuardAuditRole"
+MANAGEMENT_ROLE = "rootguard-audit"  # the audit role's name everywhere (iam/stackset-audit-role.yml)
 ROOT_USAGE_PATTERN = '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
 DENY_ROOT_SCP = {
     "Version": "2012-10-17",

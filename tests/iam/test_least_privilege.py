@@ -107,8 +107,15 @@ def test_stackset_template_passes_cfn_lint():
 
 
 class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt) as {"Ref": ...} etc."""
+    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt, !Equals) as {"Ref": ...} etc."""
+
+
+def _short_form(loader, node, tag):
+    if isinstance(node, yaml.SequenceNode):
+        return {tag: loader.construct_sequence(node)}
+    return {tag: loader.construct_scalar(node)}
 
 
 for _tag in ("Ref", "Sub", "GetAtt"):
-    CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, tag=_tag: {tag: loader.construct_scalar(node)})
+    CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, tag=_tag: _short_form(loader, node, tag))
+CfnLoader.add_constructor("!Equals", lambda loader, node: _short_form(loader, node, "Fn::Equals"))
