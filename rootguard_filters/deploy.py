@@ -195,19 +195,30 @@ def execution_role_policy(policy_files):
     rootguard_filters.register()
     load_resources(("aws.account", "aws.org-account"))
     config = Config.empty(account_id="123456789012", region="us-east-1")
-    permissions = set()
+    permissions, outputs = set(), set()
     for path in policy_files:
         for policy in PolicyCollection.from_data(load_file(str(path)), config):
             permissions.update(policy_permissions(policy))
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "LambdaLogs", "Effect": "Allow", "Action": list(LOG_ACTIONS),
-             "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/rootguard-*"},
-            {"Sid": "RootguardPolicies", "Effect": "Allow",
-             "Action": sorted(permissions - set(LOG_ACTIONS)), "Resource": "*"},
-        ],
-    }
+            outputs.update(s3_output_objects(policy.data))
+    statements = [
+        {"Sid": "LambdaLogs", "Effect": "Allow", "Action": list(LOG_ACTIONS),
+         "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/rootguard-*"},
+        {"Sid": "RootguardPolicies", "Effect": "Allow",
+         "Action": sorted(permissions - set(LOG_ACTIONS)), "Resource": "*"},
+    ]
+    if outputs:  # c7n uploads the run's files to the output directory
+        statements.append({"Sid": "RootguardOutput", "Effect": "Allow", "Action": ["s3:PutObject"],
+                           "Resource": sorted(outputs)})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def s3_output_objects(policy_data):
+    """ARN pattern of the objects a Lambda policy's s3:// output directory receives (none for /tmp)."""
+    output_dir = policy_data.get("mode", {}).get("execution-options", {}).get("output_dir", "")
+    if not output_dir.startswith("s3://"):
+        return []
+    location = output_dir[len("s3://"):].split("?")[0].rstrip("/")
+    return [f"arn:aws:s3:::{location}/*"]
 
 
 # Generated role documents: {path: policy files whose functions run under that role}.

@@ -132,3 +132,17 @@ def test_custodian_validate_rejects_a_bad_option_in_a_deploy_file(tmp_path, monk
     with pytest.raises(SystemExit) as exit_:
         custodian()
     assert exit_.value.code == 1
+
+
+def test_an_s3_output_dir_lands_in_the_mode_and_the_role_may_write_there_only(tmp_path):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "account.yml").write_text((REPO / "policies/account.yml").read_text())
+    assert deploy.main(["--root", str(tmp_path), "--output-dir", "s3://rootguard-findings/daily"]) == 0
+    periodic = yaml.safe_load((tmp_path / "deploy/periodic.yml").read_text())["policies"]
+    assert {p["mode"]["execution-options"]["output_dir"] for p in periodic} == {"s3://rootguard-findings/daily"}
+    role = json.loads((tmp_path / "iam/lambda-execution-role.json").read_text())
+    [output] = [s for s in role["Statement"] if s["Sid"] == "RootguardOutput"]
+    assert output == {"Sid": "RootguardOutput", "Effect": "Allow", "Action": ["s3:PutObject"],
+                      "Resource": ["arn:aws:s3:::rootguard-findings/daily/*"]}
+    committed = json.loads((REPO / "iam/lambda-execution-role.json").read_text())
+    assert not [s for s in committed["Statement"] if s["Sid"] == "RootguardOutput"]  # default: no S3 output
