@@ -109,3 +109,15 @@ def read_notifications(queue_url):
     sqs = boto3.client("sqs", region_name="us-east-1")
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(zlib.decompress(base64.b64decode(m["Body"]))) for m in messages]
+
+
+def with_vars(data, queue_arn=f"arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:rootguard-alerts"):
+    """A policy with the vars-file values filled in, as `custodian run --vars-file` does."""
+    text = json.dumps(data)
+    text = text.replace("{rootguard_notify_queue}", queue_arn).replace("{rootguard_notify_to}", "security@example.com")
+    return json.loads(text)
+
+
+def realtime_policy(name, queue_arn):
+    """A policy of deploy/realtime.yml with the vars-file values filled in."""
+    return with_vars(policy_data("deploy/realtime.yml", name), queue_arn)

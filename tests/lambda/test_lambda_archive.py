@@ -1,23 +1,12 @@
 """The deployed policies' Lambda archives, built by c7n and run as Lambda runs them (no c7n from the venv)."""
 import json
 
-import boto3
 import pytest
 
 from lambda_support import (MANAGEMENT_ACCOUNT, build_archive, envelope, invoke, lambda_env, policy_data,
-                            read_notifications, scheduled_event)
+                            read_notifications, realtime_policy, scheduled_event, with_vars)
 
 HANDLER = "rootguard_filters.lambda_handler.run"
-
-
-QUEUE_ARN = f"arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:rootguard-alerts"
-
-
-def with_vars(data, queue_arn=QUEUE_ARN):
-    """A policy with the vars-file values filled in, as `custodian run --vars-file` does."""
-    text = json.dumps(data)
-    text = text.replace("{rootguard_notify_queue}", queue_arn).replace("{rootguard_notify_to}", "security@example.com")
-    return json.loads(text)
 
 
 @pytest.fixture(scope="module")
@@ -90,20 +79,6 @@ def test_default_c7n_handler_on_the_same_archive_fails_on_the_missing_pack_filte
     assert result.returncode != 0
     assert "Invalid filter type" in result.stderr
     assert "'type': 'root-mfa'" in result.stderr
-
-
-@pytest.fixture
-def alert_queue(sandbox, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="rootguard-alerts")["QueueUrl"]
-    sqs.purge_queue(QueueUrl=url)
-    return url, f"arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:rootguard-alerts"
-
-
-def realtime_policy(name, queue_arn):
-    """A policy of deploy/realtime.yml with the vars-file values filled in."""
-    return with_vars(policy_data("deploy/realtime.yml", name), queue_arn)
 
 
 def test_root_console_signin_event_reaches_the_mailer_queue_with_the_mfa_answer(

@@ -11,8 +11,8 @@ import boto3
 import pytest
 from moto.events.models import EventPattern
 
-from lambda_support import (MANAGEMENT_ACCOUNT, REPO, build_archive, envelope, invoke, lambda_env, policy_data,
-                            read_notifications)
+from lambda_support import (MANAGEMENT_ACCOUNT, REPO, build_archive, envelope, invoke, lambda_env,
+                            read_notifications, realtime_policy)
 from rootguard_filters.lambda_modes import RuleSource
 
 utils_email = pytest.importorskip("c7n_mailer.utils_email")  # the test extra installs c7n-mailer
@@ -79,12 +79,6 @@ def event_for(record, detail_type):
     return event
 
 
-def realtime_policy(name, queue_arn):
-    text = json.dumps(policy_data("deploy/realtime.yml", name))
-    return json.loads(text.replace("{rootguard_notify_queue}", queue_arn)
-                      .replace("{rootguard_notify_to}", "security@example.com"))
-
-
 def rule_pattern(policy):
     mode = policy["mode"]
     c7n_type = {"rootguard-periodic": "periodic", "rootguard-cloudtrail": "cloudtrail"}[mode["type"]]
@@ -110,15 +104,6 @@ def organization(sandbox, monkeypatch):
     return org
 
 
-@pytest.fixture
-def queue(sandbox, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="rootguard-alerts")["QueueUrl"]
-    sqs.purge_queue(QueueUrl=url)
-    return url, f"arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:rootguard-alerts"
-
-
 def event_values(subject_template, event):
     """The values of the ``{{ event.a.b }}`` expressions of a notify subject, read from the event."""
     values = []
@@ -132,9 +117,9 @@ def event_values(subject_template, event):
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_alert_reaches_the_mailer_with_the_event_and_renders_with_c7n_mailer(
-        sandbox, organization, queue, lambda_runtime, tmp_path, case):
+        sandbox, organization, alert_queue, lambda_runtime, tmp_path, case):
     name, record, detail_type = case
-    queue_url, queue_arn = queue
+    queue_url, queue_arn = alert_queue
     policy = realtime_policy(name, queue_arn)
     event = event_for(record, detail_type)
     # the deployed rule delivers this event to the function (EventBridge's matching, as moto implements it)
