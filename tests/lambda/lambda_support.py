@@ -121,3 +121,14 @@ def with_vars(data, queue_arn=f"arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:rootg
 def realtime_policy(name, queue_arn):
     """A policy of deploy/realtime.yml with the vars-file values filled in."""
     return with_vars(policy_data("deploy/realtime.yml", name), queue_arn)
+
+
+def render_with_mailer(message):
+    """(subject, body) of a queued message as c7n-mailer renders its email, with deploy/mailer-templates."""
+    import logging
+
+    from c7n_mailer.utils_email import get_mimetext_message
+    mime = get_mimetext_message(
+        {"templates_folders": [str(REPO / "deploy" / "mailer-templates")], "from_address": "rootguard@example.com"},
+        logging.getLogger("c7n_mailer"), message, message["resources"], ["security@example.com"])
+    return str(mime["Subject"]), mime.get_payload(decode=True).decode("utf-8")

@@ -4,7 +4,8 @@ import json
 import pytest
 
 from lambda_support import (MANAGEMENT_ACCOUNT, build_archive, envelope, invoke, lambda_env, policy_data,
-                            read_notifications, realtime_policy, scheduled_event, with_vars)
+                            read_notifications, realtime_policy, render_with_mailer, scheduled_event,
+                            with_vars)
 
 HANDLER = "rootguard_filters.lambda_handler.run"
 
@@ -57,6 +58,9 @@ def test_scheduled_event_runs_the_pack_filter_inside_the_archive_and_writes_its_
     if flagged:
         assert messages[0]["event"] is None
         assert messages[0]["resources"][0]["c7n:rootguard"]["root-mfa"]["status"] == "non-compliant"
+        subject, body = render_with_mailer(messages[0])
+        assert subject == f"[rootguard CRITICAL] root-mfa-missing in {messages[0]['account']} {MANAGEMENT_ACCOUNT}"
+        assert "root-mfa: <b>non-compliant</b>" in body
 
 
 @pytest.mark.parametrize("module, origin", [("c7n", "{archive}/c7n/__init__.py"), ("yaml", None)])

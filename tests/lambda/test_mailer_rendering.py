@@ -4,7 +4,6 @@ queued message → c7n-mailer's own rendering (subject and body) with deploy/mai
 The message must carry the event: call, time, source IP, identity, MFA and result reach the person.
 """
 import json
-import logging
 import re
 
 import boto3
@@ -12,13 +11,12 @@ import pytest
 from moto.events.models import EventPattern
 
 from lambda_support import (MANAGEMENT_ACCOUNT, REPO, build_archive, envelope, invoke, lambda_env,
-                            read_notifications, realtime_policy)
+                            read_notifications, realtime_policy, render_with_mailer)
 from rootguard_filters.lambda_modes import RuleSource
 
-utils_email = pytest.importorskip("c7n_mailer.utils_email")  # the test extra installs c7n-mailer
+pytest.importorskip("c7n_mailer.utils_email")  # the test extra installs c7n-mailer
 
 HANDLER = "rootguard_filters.lambda_handler.run"
-TEMPLATES = REPO / "deploy" / "mailer-templates"
 PACK_SAMPLES = REPO / "rootguard_filters" / "data" / "cloudtrail"
 SIGNIN = "AWS Console Sign In via CloudTrail"
 API = "AWS API Call via CloudTrail"
@@ -133,11 +131,7 @@ def test_alert_reaches_the_mailer_with_the_event_and_renders_with_c7n_mailer(
     [message] = read_notifications(queue_url)
     assert message["event"]["detail"] == event["detail"]  # c7n adds "debug" to the envelope
 
-    mime = utils_email.get_mimetext_message(
-        {"templates_folders": [str(TEMPLATES)], "from_address": "rootguard@example.com"},
-        logging.getLogger("c7n_mailer"), message, message["resources"], ["security@example.com"])
-    subject = str(mime["Subject"])
-    body = mime.get_payload(decode=True).decode("utf-8")
+    subject, body = render_with_mailer(message)
     assert "{{" not in subject and "None" not in subject
     for value in event_values(policy["actions"][0]["subject"], event):
         assert value in subject
