@@ -51,7 +51,7 @@ setup(
         # The fill-ins of the sandbox are tested against this exact moto release.
         "sandbox": ["moto[server]==5.2.1"],
         # c7n-mailer: the alert tests render the queued messages with the mailer's own rendering.
-        "test": ["pytest>=8", "placebo>=0.10", "moto[server]==5.2.1", "cfn-lint>=1.0", "wheel",
+        "test": ["pytest>=8", "hypothesis>=6", "placebo>=0.10", "moto[server]==5.2.1", "cfn-lint>=1.0", "wheel",
                  "c7n-mailer>=0.6.52,<0.7"],
     },
     entry_points={"console_scripts": ["rootguard=rootguard_filters.cli:main"]},

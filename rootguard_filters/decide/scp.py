@@ -1,31 +1,39 @@
-"""Decide whether an SCP in effect denies the root user of a member account.
+"""Decide whether the SCPs in effect deny the root user of a member account.
 
 Pure: works only on an :class:`OrgSnapshot` (one walk of the organization); no API calls here.
 
-A statement *covers* (denies root) when it is ``Effect: Deny``, its ``Action`` covers every
-required action (default ``"*"``), its ``Resource`` includes ``"*"``, it names no Principal other
-than ``*``, and its Condition holds for ``arn:<partition>:iam::<account>:root`` using only
-``aws:PrincipalArn`` (any string/ARN operator, wildcards evaluated) plus exemptions for AssumeRoot
-sessions such as ``"Null": {"aws:AssumedRoot": "true"}``. ``NotAction``/``NotResource``, ``Allow``,
-conditions on other keys (they narrow the deny) and principal patterns that miss this account's
-root do not cover. A Deny with no Condition at all denies every principal, root included, so it
-covers.
+The actions denied to an account's root user are the union over every Deny statement of every SCP
+attached to the account, its ancestor OUs and the root, each counted where its conditions hold for
+the root user's requests (``NotAction`` is a complement; ``Resource`` other than ``*`` and
+conditions on keys other than the root-identifying ones narrow it). Root is covered when that
+union holds every required action (default ``*``) for every request; see
+:mod:`rootguard_filters.decide.scp_coverage` for how this is decided and how the witness of a hole
+(an action, condition values, a resource root can still use) is found. AssumeRoot sessions are
+exempt when the statements say so (AWS's reference SCP does), and the verdict says it.
 
-Malformed policies: a policy whose Content cannot be parsed cannot cover. If nothing else covers
-an account and a malformed policy applies to it, the verdict is could-not-evaluate naming that
-policy — it might have been the guardrail, so "non-compliant" would be a guess.
+Malformed policies: a policy whose Content cannot be parsed cannot cover. If the rest does not
+cover an account and a malformed policy applies to it, the verdict is could-not-evaluate naming
+that policy — it might have been the guardrail, so "non-compliant" would be a guess.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rootguard_filters.decide.scp_coverage import (
+    COVERED,
+    HOLE,
+    Coverage,
+    decide_coverage,
+    deny_statements,
+    witness_text,
+)
+from rootguard_filters.logic.action_globs import ActionSearchTooLarge, uncovered_action
 from rootguard_filters.logic.iam_policy import (
+    PolicyDocument,
     PolicyDocumentError,
     Statement,
-    check_principal_condition,
     parse_policy,
     parse_statement,
-    pattern_covers,
 )
 from rootguard_filters.verdict import (
     Verdict,
@@ -36,6 +44,8 @@ from rootguard_filters.verdict import (
 )
 
 ALL_ACTIONS = ("*",)
+ASSUMED_ROOT_NOTE = ("AssumeRoot sessions (aws:AssumedRoot present) are exempt, as in AWS's "
+                     "reference SCP; root sign-ins are denied")
 
 
 def root_arn(account_id: str, partition: str = "aws") -> str:
@@ -50,24 +60,38 @@ def _normalize_required(required_actions) -> tuple[str, ...]:
     return required or ALL_ACTIONS
 
 
-def _uncovered_actions(statement: Statement, required: tuple[str, ...]) -> list[str]:
-    """Required actions that no Action pattern of the statement covers."""
-    patterns = statement.actions or ()
-    if required == ALL_ACTIONS:
-        # "deny everything" needs a literal "*": "iam:*" + "s3:*" never adds up to all services
-        return [] if "*" in patterns else ["*"]
-    return [r for r in required if not any(pattern_covers(p, r) for p in patterns)]
+def _actions_text(required) -> str:
+    return "all actions" if tuple(required) == ALL_ACTIONS else f"actions {list(required)}"
 
 
-def _principal_is_everyone(principal) -> bool:
-    if principal is None or principal == "*":
-        return True
-    return isinstance(principal, dict) and set(principal) == {"AWS"} and principal["AWS"] in ("*", ["*"])
+def _coverage_text(coverage: Coverage, account_id: str, partition: str, required) -> str:
+    """One sentence for a document-level answer (statement/document helpers, attach planning)."""
+    arn = root_arn(account_id, partition)
+    notes = " | ".join(f"{label}: {note}" for label, note in coverage.notes.items())
+    if coverage.status == COVERED:
+        labels = ", ".join(d.label for d in coverage.contributing)
+        whom = (f"every principal, {arn} included"
+                if all(not d.clauses for d in coverage.contributing) else arn)
+        text = f"{labels}: together deny {_actions_text(required)} to {whom}"
+        return text + (f" ({ASSUMED_ROOT_NOTE})" if coverage.assumed_root_exempt else "")
+    if coverage.status == HOLE:
+        text = (f"the union of the deny statements that apply does not cover "
+                f"{witness_text(coverage.witness)}: {arn} can still do it")
+    else:
+        text = f"coverage of {arn} cannot be decided: {coverage.reason}"
+    return text + (f" [{notes}]" if notes else "")
+
+
+def _document_coverage(document: PolicyDocument, account_id, partition, required) -> Coverage:
+    denies, notes = deny_statements(document)
+    coverage = decide_coverage(denies, account_id, partition, required)
+    coverage.notes = {**notes, **coverage.notes}
+    return coverage
 
 
 def statement_denies_root(statement, account_id: str, partition: str = "aws",
                           required_actions=ALL_ACTIONS) -> tuple[bool, str]:
-    """Does this statement deny the required actions on every resource to the account's root?
+    """Does this one statement deny the required actions to the account's root on every request?
 
     ``statement`` is a raw statement dict or a parsed :class:`Statement`. A malformed raw statement
     returns ``(False, reason)``.
@@ -77,39 +101,13 @@ def statement_denies_root(statement, account_id: str, partition: str = "aws",
             statement = parse_statement(statement)
         except PolicyDocumentError as error:
             return False, f"malformed statement: {error}"
-    required = _normalize_required(required_actions)
-    label = statement.label
-    arn = root_arn(account_id, partition)
-    if statement.effect != "Deny":
-        return False, f"{label}: Effect is {statement.effect!r}, not 'Deny'"
-    if statement.not_actions is not None:
-        return False, f"{label}: uses NotAction, so some actions stay allowed"
-    missing = _uncovered_actions(statement, required)
-    if missing:
-        return False, (f"{label}: Action {list(statement.actions)} does not cover "
-                       f"required action(s) {missing}")
-    if statement.not_resources is not None:
-        return False, f"{label}: uses NotResource, so some resources stay allowed"
-    if statement.resources is None or "*" not in statement.resources:
-        return False, f"{label}: Resource is {list(statement.resources or [])}, not '*'"
-    if statement.not_principal is not None:
-        return False, f"{label}: uses NotPrincipal"
-    if not _principal_is_everyone(statement.principal):
-        return False, f"{label}: Principal {statement.principal!r} is not everyone"
-    check = check_principal_condition(statement.conditions, arn)
-    if check.other:
-        return False, f"{label}: condition narrows the deny: {'; '.join(check.other)}"
-    if check.failed:
-        return False, f"{label}: condition does not match {arn}: {'; '.join(check.failed)}"
-    actions = "all actions" if required == ALL_ACTIONS else f"actions {list(required)}"
-    if not statement.conditions:
-        return True, f"{label}: denies {actions} to every principal, {arn} included"
-    return True, f"{label}: denies {actions} to {arn}"
+    return _document_answer(PolicyDocument(None, (statement,)), str(account_id), partition,
+                            required_actions)
 
 
 def document_denies_root(content, account_id: str, partition: str = "aws",
                          required_actions=ALL_ACTIONS) -> tuple[bool, str]:
-    """Does any statement of this policy (DescribePolicy ``Content``) deny root?
+    """Do the statements of this policy (DescribePolicy ``Content``) together deny root?
 
     Malformed content returns ``(False, "malformed policy document: ...")``; it never raises.
     """
@@ -117,19 +115,15 @@ def document_denies_root(content, account_id: str, partition: str = "aws",
         document = parse_policy(content)
     except PolicyDocumentError as error:
         return False, f"malformed policy document: {error}"
-    return _parsed_document_denies_root(document, account_id, partition, required_actions)
-
-
-def _parsed_document_denies_root(document, account_id, partition, required_actions):
-    rejections = []
-    for statement in document.statements:
-        covers, reason = statement_denies_root(statement, account_id, partition, required_actions)
-        if covers:
-            return True, reason
-        rejections.append(reason)
-    if not rejections:
+    if not document.statements:
         return False, "policy has no statements"
-    return False, "no statement denies root: " + " | ".join(rejections)
+    return _document_answer(document, str(account_id), partition, required_actions)
+
+
+def _document_answer(document, account_id, partition, required_actions):
+    required = _normalize_required(required_actions)
+    coverage = _document_coverage(document, account_id, partition, required)
+    return coverage.status == COVERED, _coverage_text(coverage, account_id, partition, required)
 
 
 # --------------------------------------------------------------------------- organization snapshot
@@ -155,6 +149,7 @@ class OrgSnapshot:
     _paths: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _attached: dict | None = field(default=None, init=False, repr=False, compare=False)
     _parsed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _denies: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @staticmethod
     def scp_enabled_from_root(root: dict) -> bool:
@@ -216,6 +211,14 @@ class OrgSnapshot:
             self._parsed[policy_id] = result
         return self._parsed[policy_id]
 
+    def deny_statements_of(self, policy_id: str):
+        """``(deny statements, notes)`` of a policy, or the :class:`PolicyDocumentError`; memoized."""
+        if policy_id not in self._denies:
+            parsed = self.parsed_policy(policy_id)
+            self._denies[policy_id] = (parsed if isinstance(parsed, PolicyDocumentError)
+                                       else deny_statements(parsed, policy_id))
+        return self._denies[policy_id]
+
     def describe_target(self, target_id: str) -> dict:
         """``{"type": account|ou|root, "id", "name"}`` for an attachment point."""
         if target_id == self.root_id:
@@ -246,9 +249,17 @@ def _inactive_status(account: dict) -> str | None:
     return None
 
 
+def _first_action(required) -> str:
+    """Any required action, spelled like a real one (the witness when nothing at all denies root)."""
+    try:
+        return uncovered_action(tuple(required), ()) or required[0]
+    except ActionSearchTooLarge:
+        return required[0]
+
+
 def decide_root_scp(snapshot: OrgSnapshot, account_id: str,
                     required_actions=ALL_ACTIONS) -> Verdict:
-    """Verdict for one account: does an SCP in effect deny its root user?"""
+    """Verdict for one account: do the SCPs in effect together deny its root user?"""
     account_id = str(account_id)
     required = _normalize_required(required_actions)
     if snapshot.management_account_id and account_id == snapshot.management_account_id:
@@ -270,54 +281,112 @@ def decide_root_scp(snapshot: OrgSnapshot, account_id: str,
         # policies at the root apply to every account, even if an OU link is missing
         path = path + [snapshot.root_id]
     base_details = {"path": path, "required_actions": list(required),
-                    "covering_policy": None, "attached_to": None}
+                    "covering_policy": None, "attached_to": None, "covering_statements": [],
+                    "witness": None}
 
     if not snapshot.scp_enabled:
+        witness = {"action": _first_action(required), "conditions": {}, "resource": None}
         return non_compliant(
             f"the SERVICE_CONTROL_POLICY policy type is not enabled on root {snapshot.root_id}: "
-            f"no SCP applies to account {account_id}, so nothing denies its root user",
-            **base_details, checked=[], rejections={}, malformed={})
+            f"no SCP applies to account {account_id}, so nothing denies its root user "
+            f"(it can still perform {witness_text(witness)})",
+            **{**base_details, "witness": witness}, checked=[], rejections={}, malformed={})
 
-    checked, rejections, malformed = [], {}, {}
+    checked, malformed, denies, notes, where_attached = [], {}, [], {}, {}
+    coverage = None
     for target_id in path:
         target = snapshot.describe_target(target_id)
         for policy_id in snapshot.policies_attached_to(target_id):
             checked.append({"policy": policy_id, "attached_to": target})
-            parsed = snapshot.parsed_policy(policy_id)
+            where_attached.setdefault(policy_id, target)
+            parsed = snapshot.deny_statements_of(policy_id)
             if isinstance(parsed, PolicyDocumentError):
                 malformed[policy_id] = f"malformed policy document: {parsed}"
-                rejections[policy_id] = malformed[policy_id]
                 continue
-            covers, reason = _parsed_document_denies_root(
-                parsed, account_id, snapshot.partition, required)
-            if covers:
-                policy = snapshot.policies.get(policy_id) or {}
-                return compliant(
-                    f"SCP {_policy_text(policy_id, snapshot)} attached to {_target_text(target)} "
-                    f"denies the root user of {account_id}: {reason}",
-                    **{**base_details,
-                       "covering_policy": {"id": policy_id, "name": policy.get("Name"),
-                                           "arn": policy.get("Arn")},
-                       "attached_to": target},
-                    checked=checked, rejections=rejections, malformed=malformed)
-            rejections[policy_id] = reason
-
+            policy_denies, policy_notes = parsed
+            notes.update(policy_notes)
+            if policy_denies:
+                denies.extend(policy_denies)
+                coverage = decide_coverage(denies, account_id, snapshot.partition, required)
+                if coverage.status == COVERED:
+                    break
+        if coverage is not None and coverage.status == COVERED:
+            break
+    if coverage is None:
+        coverage = decide_coverage([], account_id, snapshot.partition, required)
+    notes.update(coverage.notes)
+    rejections = _rejections(checked, malformed, notes, coverage)
     details = dict(base_details, checked=checked, rejections=rejections, malformed=malformed)
+    if coverage.status == COVERED:
+        return _compliant(snapshot, account_id, coverage, where_attached, details)
+
     where = " -> ".join(path)
+    if coverage.status == HOLE:
+        details["witness"] = coverage.witness
+    hole = (f"its root user can still perform {witness_text(coverage.witness)}"
+            if coverage.status == HOLE else coverage.reason)
     if malformed:
         names = ", ".join(_policy_text(p, snapshot) for p in malformed)
         return could_not_evaluate(
-            f"no readable SCP on {where} denies the root user of {account_id}, and "
-            f"malformed SCP(s) {names} apply, so coverage cannot be decided", **details)
+            f"the readable SCPs on {where} do not deny the root user of {account_id} ({hole}), "
+            f"and malformed SCP(s) {names} apply, so coverage cannot be decided", **details)
     if not reaches_root:
         return could_not_evaluate(
             f"the ancestry of account {account_id} is incomplete in the snapshot "
-            f"(walked {where}); no SCP found that denies its root user", **details)
+            f"(walked {where}); the SCPs found do not deny its root user ({hole})", **details)
+    if coverage.status != HOLE:
+        return could_not_evaluate(
+            f"cannot decide whether the SCPs on {where} deny the root user of {account_id}: {hole}",
+            **details)
     if not checked:
         return non_compliant(
-            f"no SCP is attached anywhere on {where}; nothing denies the root user of {account_id}",
-            **details)
+            f"no SCP is attached anywhere on {where}; nothing denies the root user of {account_id}: "
+            f"{hole}", **details)
     summary = "; ".join(f"{_policy_text(c['policy'], snapshot)} on {_target_text(c['attached_to'])}"
                         for c in checked)
     return non_compliant(
-        f"no SCP on {where} denies the root user of {account_id} (checked {summary})", **details)
+        f"the SCPs on {where} do not deny the root user of {account_id} everything required: "
+        f"{hole} (checked {summary})", **details)
+
+
+def _rejections(checked, malformed, notes, coverage) -> dict:
+    """Per policy that did not take part in a covering union: why, statement by statement."""
+    contributing = {d.policy_id for d in coverage.contributing} if coverage.status == COVERED else set()
+    rejections = {}
+    for entry in checked:
+        policy_id = entry["policy"]
+        if policy_id in contributing or policy_id in rejections:
+            continue
+        if policy_id in malformed:
+            rejections[policy_id] = malformed[policy_id]
+            continue
+        own = [f"{label.split(' ', 1)[1]}: {note}" for label, note in notes.items()
+               if label.split(" ", 1)[0] == policy_id]
+        rejections[policy_id] = (" | ".join(own) if own else
+                                 "its deny statements apply but do not cover the required actions alone")
+    return rejections
+
+
+def _compliant(snapshot, account_id, coverage, where_attached, details) -> Verdict:
+    statements = [{"policy": d.policy_id, "statement": d.statement.sid or d.statement.index,
+                   "attached_to": where_attached.get(d.policy_id)} for d in coverage.contributing]
+    policy_ids = list(dict.fromkeys(d.policy_id for d in coverage.contributing))
+    sources = "; ".join(f"SCP {_policy_text(p, snapshot)} attached to {_target_text(where_attached[p])}"
+                        for p in policy_ids)
+    arn = root_arn(account_id, snapshot.partition)
+    whom = (f"every principal, {arn} included" if all(not d.clauses for d in coverage.contributing)
+            else arn)
+    details["covering_statements"] = statements
+    if len(policy_ids) == 1:
+        policy = snapshot.policies.get(policy_ids[0]) or {}
+        details["covering_policy"] = {"id": policy_ids[0], "name": policy.get("Name"),
+                                      "arn": policy.get("Arn")}
+        details["attached_to"] = where_attached[policy_ids[0]]
+    labels = ", ".join(d.label for d in coverage.contributing)
+    reason = (f"{sources} {'denies' if len(policy_ids) == 1 else 'together deny'} "
+              f"{_actions_text(details['required_actions'])} to the root user of {account_id} "
+              f"({labels}: deny to {whom})")
+    if coverage.assumed_root_exempt:
+        details["assumed_root_sessions"] = ASSUMED_ROOT_NOTE
+        reason += f"; {ASSUMED_ROOT_NOTE}"
+    return compliant(reason, **details)

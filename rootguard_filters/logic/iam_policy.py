@@ -17,6 +17,7 @@ Semantics follow the IAM policy reference:
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -275,8 +276,39 @@ def split_operator(operator: str) -> _Operator | None:
     return None
 
 
-def _value_matches(base: str, policy_value: str, value: str) -> bool:
-    """Positive comparison of one request value with one policy value."""
+_NUMERIC_TESTS = {
+    "NumericEquals": lambda a, b: a == b, "NumericNotEquals": lambda a, b: a == b,
+    "NumericLessThan": lambda a, b: a < b, "NumericLessThanEquals": lambda a, b: a <= b,
+    "NumericGreaterThan": lambda a, b: a > b, "NumericGreaterThanEquals": lambda a, b: a >= b,
+}
+# Evaluated by _value_matches; Date* and BinaryEquals stay undecidable here.
+EVALUATED_OPERATORS = (_STRING_OPERATORS | _ARN_OPERATORS | set(_NUMERIC_TESTS)
+                       | {"Bool", "IpAddress", "NotIpAddress", "Null"})
+
+
+def _number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _ip_in(cidr: str, value: str):
+    try:
+        return ipaddress.ip_address(value) in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None
+
+
+def _value_matches(base: str, policy_value: str, value: str):
+    """Positive comparison of one request value with one policy value (``None``: cannot compare)."""
+    if base in _NUMERIC_TESTS:
+        left, right = _number(value), _number(policy_value)
+        return None if left is None or right is None else _NUMERIC_TESTS[base](left, right)
+    if base == "Bool":
+        return value.lower() == policy_value.lower()
+    if base in ("IpAddress", "NotIpAddress"):
+        return _ip_in(policy_value, value)
     if base in ("StringEquals", "StringNotEquals"):
         return policy_value == value
     if base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
@@ -315,19 +347,26 @@ def evaluate_clause(clause: ConditionClause, context: dict) -> tuple[bool | None
         if operator.qualifier == "ForAnyValue":
             return False, f"{described}: key absent"
         return operator.base in _NEGATED, f"{described}: key absent"
-    if operator.base in _OTHER_OPERATORS:
+    if operator.base not in EVALUATED_OPERATORS:
         return None, f"{described}: operator not evaluated here"
     raw = context[clause.key]
     request_values = [raw] if isinstance(raw, str) else list(raw)
     negated = operator.base in _NEGATED
 
     def holds_for(value):
-        matched = any(_value_matches(operator.base, p, value) for p in clause.values)
-        return not matched if negated else matched
+        outcomes = [_value_matches(operator.base, p, value) for p in clause.values]
+        if True in outcomes:
+            return not negated
+        if None in outcomes:
+            return None
+        return negated
 
+    results = [holds_for(v) for v in request_values]
+    if None in results:
+        return None, f"{described}: value {raw!r} cannot be compared"
     if operator.qualifier == "ForAllValues":
-        return all(holds_for(v) for v in request_values), described
-    return any(holds_for(v) for v in request_values), described
+        return all(results), described
+    return any(results), described
 
 
 def condition_satisfied(clauses, context: dict) -> bool | None:
@@ -340,6 +379,43 @@ def condition_satisfied(clauses, context: dict) -> bool | None:
         if result is None:
             outcome = None
     return outcome
+
+
+# Keys IAM fills in for every request, so "absent" is never a real value for them.
+ALWAYS_PRESENT_KEYS = frozenset({
+    "aws:requestedregion", "aws:currenttime", "aws:epochtime", "aws:securetransport",
+    "aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:userid",
+    "aws:principalisawsservice",
+})
+ROOT_IDENTITY_KEYS = frozenset({
+    "aws:principalarn", "aws:principaltype", "aws:userid", "aws:principalaccount",
+})
+_ROOT_ABSENT_PREFIXES = ("aws:principaltag/",)
+
+
+def root_request_context(account_id: str, partition: str = "aws") -> dict:
+    """What IAM puts in the request context when the root user signs in and acts itself.
+
+    Root-identifying keys carry their values (``aws:PrincipalType`` is ``Account``, ``aws:userid``
+    the account id). ``aws:AssumedRoot`` is absent: it is set only for ``sts:AssumeRoot`` sessions,
+    which AWS's reference SCP exempts on purpose. ``aws:username`` and principal tags do not exist
+    for root. Every other key depends on the request and is left out (unknown).
+    """
+    account_id = str(account_id)
+    return {
+        PRINCIPAL_ARN_KEY: f"arn:{partition}:iam::{account_id}:root",
+        "aws:principaltype": "Account",
+        "aws:userid": account_id,
+        "aws:principalaccount": account_id,
+        "aws:principalisawsservice": "false",
+        ASSUMED_ROOT_KEY: ABSENT,
+        "aws:username": ABSENT,
+    }
+
+
+def known_for_root(key: str) -> bool:
+    """Is the value (or absence) of this key fixed for every request the root user makes?"""
+    return key in root_request_context("0") or key.startswith(_ROOT_ABSENT_PREFIXES)
 
 
 def root_user_context(principal_arn: str) -> dict:

@@ -1,0 +1,355 @@
+"""Is the root user denied every required action by the union of the SCP deny statements in effect?
+
+Pure. The question is asked for *every* request the root user of one account could make: any
+action, any resource, any value of the condition keys the statements test. A request is denied when
+at least one Deny statement applies to it (its action matches ``Action`` or misses ``NotAction``,
+its resource matches ``Resource`` or misses ``NotResource``, and every condition holds). Root is
+covered when no request for a required action escapes; several statements and several policies may
+share the work. Only explicit denies count: an action left out of every Allow is also blocked by
+SCPs, but that is not credited here (a deny-root guardrail must say so itself).
+
+How it is decided:
+
+* Keys fixed for root (``aws:PrincipalArn``, ``aws:PrincipalType`` = ``Account``, ``aws:userid`` =
+  the account id, ``aws:AssumedRoot`` absent...) are evaluated once: a statement false for root is
+  dropped, one that holds regardless of the request is *unconditional*.
+* Every other key, and the resource, is free. Each key gets a finite set of candidate values — the
+  values the statements name, case and wildcard variants, a value none names, a real region, and
+  "absent" where IAM may leave the key out — which is every distinguishable case for equality,
+  Bool and numeric operators. Each combination is tried; in each, the action sets of the applying
+  statements are compared exactly (:mod:`rootguard_filters.logic.action_globs`).
+* A combination whose required actions are not all denied is the witness: an action (and the
+  condition values, resource) root can still use. Statements that cannot be evaluated (unknown
+  operator, policy variable, Date operator) are counted as denying when a witness is looked for,
+  so a witness is never one of them; if they alone stand in the way, or the candidate values are
+  not exhaustive (wildcards, IP ranges, multi-valued keys) and no witness was found, the answer is
+  undecided with the reason — never covered.
+
+AssumeRoot sessions carry ``aws:AssumedRoot``; a statement exempting them
+(``Null: {aws:AssumedRoot: true}``, as in AWS's reference SCP) still covers root sign-ins, and the
+result says those sessions are exempt.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from rootguard_filters.logic.action_globs import ActionSearchTooLarge, uncovered_action
+from rootguard_filters.logic.iam_policy import (
+    ABSENT,
+    ALWAYS_PRESENT_KEYS,
+    ASSUMED_ROOT_KEY,
+    ConditionClause,
+    Statement,
+    action_matches,
+    evaluate_clause,
+    known_for_root,
+    root_request_context,
+    split_operator,
+)
+
+RESOURCE_KEY = "(resource)"       # pseudo condition key: the request's resource ARN
+WITNESS_VALUE = "rootguard-witness-value"
+# Real regions, tried in this order; one the policies do not name stands for "any other region".
+WITNESS_REGIONS = (
+    "us-east-1", "ap-south-1", "eu-west-1", "us-west-2", "eu-central-1", "ap-northeast-1",
+    "sa-east-1", "ca-central-1", "ap-southeast-2", "eu-north-1", "me-south-1", "af-south-1",
+    "us-east-2", "us-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "ap-east-1",
+    "ap-southeast-1", "ap-northeast-2", "ap-northeast-3", "il-central-1", "mx-central-1",
+)
+COMBINATION_LIMIT = 4096
+_EQUALITY_OPERATORS = {
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+    "Bool", "Null", "NumericEquals", "NumericNotEquals", "NumericLessThan",
+    "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
+}
+_PATTERN_OPERATORS = {"StringLike", "StringNotLike", "ArnEquals", "ArnNotEquals", "ArnLike",
+                      "ArnNotLike"}
+
+COVERED, HOLE, UNDECIDED = "covered", "hole", "undecided"
+
+
+@dataclass(frozen=True)
+class DenyStatement:
+    """One Deny statement of one SCP, with its Resource turned into a condition on the resource."""
+    policy_id: str | None
+    statement: Statement
+    clauses: tuple[ConditionClause, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.policy_id} {self.statement.label}" if self.policy_id else self.statement.label
+
+    def denies_action(self, action: str) -> bool:
+        st = self.statement
+        if st.not_actions is not None:
+            return not any(action_matches(p, action) for p in st.not_actions)
+        return any(action_matches(p, action) for p in st.actions or ())
+
+
+@dataclass
+class Coverage:
+    status: str                        # covered | hole | undecided
+    reason: str
+    witness: dict | None = None        # {"action", "conditions": {key: value|None}, "resource"}
+    contributing: list = field(default_factory=list)   # DenyStatements that deny something
+    notes: dict = field(default_factory=dict)          # statement label -> why it falls short
+    assumed_root_exempt: bool = False
+
+
+def _principal_is_everyone(principal) -> bool:
+    if principal is None or principal == "*":
+        return True
+    return isinstance(principal, dict) and set(principal) == {"AWS"} and principal["AWS"] in ("*", ["*"])
+
+
+def deny_statements(document, policy_id: str | None = None) -> tuple[list, dict]:
+    """The Deny statements of a parsed policy, and a note for each statement that can never deny."""
+    denies, notes = [], {}
+    for st in document.statements:
+        label = f"{policy_id} {st.label}" if policy_id else st.label
+        if st.effect != "Deny":
+            notes[label] = f"Effect is {st.effect!r}, not 'Deny' (Allow statements do not deny)"
+            continue
+        if st.not_principal is not None or not _principal_is_everyone(st.principal):
+            notes[label] = "names a Principal/NotPrincipal (SCPs support neither), so it is not counted"
+            continue
+        clauses = list(st.conditions)
+        if st.not_resources is not None:
+            clauses.append(ConditionClause("StringNotLike", RESOURCE_KEY, st.not_resources))
+        elif st.resources is not None and "*" not in st.resources:
+            clauses.append(ConditionClause("StringLike", RESOURCE_KEY, st.resources))
+        denies.append(DenyStatement(policy_id, st, tuple(clauses)))
+    return denies, notes
+
+
+def _describe(clause: ConditionClause) -> str:
+    if clause.key == RESOURCE_KEY:
+        element = "NotResource" if clause.operator == "StringNotLike" else "Resource"
+        return f"{element} {list(clause.values)}"
+    return f"{clause.operator} {clause.key} {list(clause.values)}"
+
+
+def _describe_actions(st: Statement) -> str:
+    if st.not_actions is not None:
+        return f"NotAction {list(st.not_actions)} (denies every other action)"
+    return f"Action {list(st.actions)}"
+
+
+def _evaluate(deny: DenyStatement, context: dict):
+    """True / False / None (undecidable) for the whole condition, plus the notes of unknowns."""
+    outcome, unknown = True, []
+    for clause in deny.clauses:
+        result, note = evaluate_clause(clause, context)
+        if result is False:
+            return False, [note]
+        if result is None:
+            outcome = None
+            unknown.append(note)
+    return outcome, unknown
+
+
+def _numeric_candidates(values) -> list[str]:
+    numbers = sorted({float(v) for v in values if _is_number(v)})
+    out = []
+    for n, low in enumerate(numbers):
+        out += [low - 1, low, low + 1]
+        if n + 1 < len(numbers):
+            out.append((low + numbers[n + 1]) / 2)
+    return [str(int(x)) if float(x).is_integer() else str(x) for x in out]
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[list, bool]:
+    """Values to try for one free key, and whether they cover every distinguishable case."""
+    values, exhaustive = [], True
+    bases = {getattr(split_operator(c.operator), "base", None) for c in clauses}
+    named = {v.lower() for c in clauses for v in c.values}
+    if key == RESOURCE_KEY:
+        values += [f"arn:{partition}:iam::{account_id}:user/{WITNESS_VALUE}",
+                   f"arn:{partition}:s3:::{WITNESS_VALUE}",
+                   f"arn:{partition}:ec2:us-east-1:{account_id}:instance/i-0{WITNESS_VALUE}"]
+    elif key == "aws:requestedregion":
+        values += [r for r in WITNESS_REGIONS if r not in named][:1] + list(WITNESS_REGIONS[:3])
+    elif not bases <= ({"Bool", "Null", "IpAddress", "NotIpAddress"}
+                       | {b for b in bases if b and b.startswith("Numeric")}):
+        values.append(WITNESS_VALUE)  # a string none of the statements names
+    if key not in ALWAYS_PRESENT_KEYS and key != RESOURCE_KEY:
+        values.append(ABSENT)
+    for clause in clauses:
+        operator = split_operator(clause.operator)
+        if operator is None:
+            exhaustive = False
+            continue
+        if operator.qualifier:
+            exhaustive = False  # multi-valued keys: single values are tried, not every set
+        base = operator.base
+        if base == "Bool":
+            values += ["true", "false"]
+        elif base.startswith("Numeric"):
+            values += _numeric_candidates(clause.values)
+        elif base in _EQUALITY_OPERATORS:
+            for v in clause.values:
+                values += [v, v.lower(), v.upper(), v.swapcase()]
+        elif base in _PATTERN_OPERATORS:
+            for v in clause.values:
+                if "*" in v or "?" in v:
+                    exhaustive = False
+                    values += [v.replace("*", "").replace("?", "x"), v.replace("*", "x").replace("?", "x")]
+                else:
+                    values.append(v)
+        elif base in ("IpAddress", "NotIpAddress"):
+            exhaustive = False
+            values += ["192.0.2.10", "2001:db8::10"]
+            for v in clause.values:
+                values.append(v.split("/")[0])
+        else:
+            exhaustive = False  # Date*, Binary: not evaluated
+    seen, unique = set(), []
+    for v in values:
+        if v not in seen:
+            seen.add(v)
+            unique.append(v)
+    return unique, exhaustive
+
+
+def _action_gap(required, denies) -> str | None:
+    denied = tuple(p for d in denies if d.statement.not_actions is None for p in d.statement.actions)
+    kept = tuple(d.statement.not_actions for d in denies if d.statement.not_actions is not None)
+    return uncovered_action(tuple(required), denied, kept)
+
+
+def _witness(action, assignment) -> dict:
+    conditions = {k: v for k, v in assignment.items() if k != RESOURCE_KEY}
+    return {"action": action, "conditions": conditions, "resource": assignment.get(RESOURCE_KEY)}
+
+
+def witness_text(witness: dict) -> str:
+    """``iam:CreateAccessKey where aws:requestedregion = 'ap-south-1' on resource ...``."""
+    parts = [witness["action"]]
+    conditions = [f"{k} = {v!r}" if v is not None else f"{k} absent"
+                  for k, v in sorted((witness.get("conditions") or {}).items())]
+    if conditions:
+        parts.append("where " + " and ".join(conditions))
+    if witness.get("resource"):
+        parts.append(f"on resource {witness['resource']}")
+    return " ".join(parts)
+
+
+def decide_coverage(denies, account_id: str, partition: str = "aws", required=("*",)) -> Coverage:
+    """Do these Deny statements together deny ``required`` to the account's root user sign-ins?"""
+    required = tuple(required)
+    context = {**root_request_context(account_id, partition),
+               **_absent_tags(c for d in denies for c in d.clauses)}
+    fixed, conditional, notes = [], [], {}
+    for deny in denies:
+        free = [c for c in deny.clauses if not known_for_root(c.key)]
+        known = [c for c in deny.clauses if known_for_root(c.key)]
+        probe = DenyStatement(deny.policy_id, deny.statement, tuple(known))
+        outcome, detail = _evaluate(probe, context)
+        if outcome is False:
+            notes[deny.label] = f"condition does not match the root user's sign-in: {detail[0]}"
+            continue
+        if free or outcome is None:
+            conditional.append((deny, free))
+            narrowing = [_describe(c) for c in free] + detail
+            notes[deny.label] = "condition narrows the deny: " + "; ".join(narrowing)
+        else:
+            fixed.append(deny)
+        if deny.statement.not_actions is not None:
+            notes.setdefault(deny.label, _describe_actions(deny.statement))
+    try:
+        gap = _action_gap(required, fixed)
+        if gap is None:
+            return _covered(fixed, notes)
+        if not conditional:
+            return Coverage(HOLE, "", _witness(gap, {}), fixed, notes)
+        return _enumerate(required, context, fixed, conditional, notes, partition)
+    except ActionSearchTooLarge as error:
+        return Coverage(UNDECIDED, f"the action patterns are too many to compare: {error}",
+                        None, [], notes)
+
+
+def _absent_tags(clauses) -> dict:
+    return {c.key: ABSENT for c in clauses if c.key.startswith("aws:principaltag/")}
+
+
+def _covered(contributing, notes) -> Coverage:
+    exempt = any(c.key == ASSUMED_ROOT_KEY for d in contributing for c in d.clauses)
+    return Coverage(COVERED, "", None, list(contributing), notes, exempt)
+
+
+def _enumerate(required, context, fixed, conditional, notes, partition) -> Coverage:
+    keys = sorted({c.key for _, free in conditional for c in free})
+    per_key, exhaustive = [], True
+    for key in keys:
+        values, complete = _candidates(
+            key, [c for _, free in conditional for c in free if c.key == key], partition,
+            context["aws:principalaccount"])
+        per_key.append(values)
+        exhaustive = exhaustive and complete
+    total = 1
+    for values in per_key:
+        total *= len(values)
+    if total > COMBINATION_LIMIT:
+        exhaustive = False
+    undecidable, applied = [], set()
+    for combo in itertools.islice(itertools.product(*per_key), COMBINATION_LIMIT):
+        assignment = dict(zip(keys, combo))
+        request = {**context, **assignment}
+        applies, maybe = [], []
+        for deny, _ in conditional:
+            outcome, detail = _evaluate(deny, request)
+            if outcome is True:
+                applies.append(deny)
+            elif outcome is None:
+                maybe.append((deny, detail))
+        gap = _action_gap(required, fixed + applies + [d for d, _ in maybe])
+        if gap is not None:
+            return Coverage(HOLE, "", _witness(gap, assignment), fixed + applies, notes)
+        applied.update(id(d) for d in applies)
+        if maybe and _action_gap(required, fixed + applies) is not None:
+            undecidable += [f"{d.label}: {'; '.join(detail)}" for d, detail in maybe]
+    if undecidable:
+        reasons = "; ".join(dict.fromkeys(undecidable))
+        return Coverage(UNDECIDED, f"coverage depends on conditions that cannot be evaluated: {reasons}",
+                        None, [], notes)
+    if not exhaustive:
+        narrowing = sorted({k for k in keys})
+        return Coverage(
+            UNDECIDED,
+            f"no request escaping the denies was found among {min(total, COMBINATION_LIMIT)} "
+            f"combinations of {', '.join(narrowing)}, but wildcard, IP, multi-valued or too many "
+            "conditions make that search incomplete, so coverage is not proven", None, [], notes)
+    contributing = fixed + [d for d, _ in conditional if id(d) in applied]
+    return _covered(contributing, notes)
+
+
+def request_denied(denies, action: str, context: dict, resource: str | None = None):
+    """Is this one concrete request denied by any statement? ``None`` when one cannot be evaluated.
+
+    Independent of the search above: used to check witnesses.
+    """
+    request = dict(context)
+    if resource is not None:
+        request[RESOURCE_KEY] = resource
+    unknown = False
+    for deny in denies:
+        if not deny.denies_action(action):
+            continue
+        if any(c.key == RESOURCE_KEY for c in deny.clauses) and resource is None:
+            unknown = True
+            continue
+        outcome, _ = _evaluate(deny, request)
+        if outcome is True:
+            return True
+        if outcome is None:
+            unknown = True
+    return None if unknown else False

@@ -1,0 +1,158 @@
+"""Sets of IAM actions described by glob patterns: is a union of denies a superset of what is required?
+
+Pure. Action names match case-insensitively with ``*`` (any run) and ``?`` (one character). Each
+pattern is a small automaton; :func:`uncovered_action` explores their product breadth-first over the
+characters an action name can hold (``service-prefix:Name``), so "no action left" is decided exactly, not sampled, and when one is left the
+shortest such action name is the counterexample. Familiar real actions are tried first so the
+counterexample reads like something a person would run.
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from functools import lru_cache
+
+from rootguard_filters.logic.iam_policy import action_matches
+
+# Tried before the search, in this order, so a witness is a real action where one fits.
+FAMILIAR_ACTIONS = (
+    "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:DeactivateMFADevice",
+    "iam:UpdateAccountPasswordPolicy", "organizations:LeaveOrganization", "account:PutAlternateContact",
+    "ec2:RunInstances", "s3:DeleteBucket", "s3:GetObject", "kms:ScheduleKeyDeletion",
+    "cloudtrail:StopLogging", "sts:GetCallerIdentity", "lambda:InvokeFunction", "support:CreateCase",
+)
+# Every IAM action is ``<service prefix>:<name>``: prefixes use lower-case letters, digits and
+# hyphens, names letters and digits (matched case-insensitively).
+_ACTION_SHAPE = re.compile(r"[a-z0-9-]+:[a-z0-9]+", re.IGNORECASE)
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+STATE_LIMIT = 200_000
+
+
+class ActionSearchTooLarge(RuntimeError):
+    """The patterns' product automaton is too large to explore within :data:`STATE_LIMIT` states."""
+
+
+def _closure(pattern: str, positions) -> frozenset:
+    """Positions reachable without reading a character (a ``*`` may match nothing)."""
+    seen, todo = set(), list(positions)
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        if i < len(pattern) and pattern[i] == "*":
+            todo.append(i + 1)
+    return frozenset(seen)
+
+
+def _step(pattern: str, positions: frozenset, char: str) -> frozenset:
+    nxt = set()
+    for i in positions:
+        if i < len(pattern):
+            head = pattern[i]
+            if head == "*":
+                nxt.add(i)
+            elif head == "?" or head == char:
+                nxt.add(i + 1)
+    return _closure(pattern, nxt)
+
+
+class _Union:
+    """An NFA for a union of glob patterns: state is a frozenset of (pattern index, position)."""
+
+    def __init__(self, patterns):
+        self.patterns = tuple(p.lower() for p in patterns)
+
+    def start(self):
+        return frozenset((n, i) for n, p in enumerate(self.patterns) for i in _closure(p, {0}))
+
+    def step(self, state, char):
+        out = set()
+        for n, p in enumerate(self.patterns):
+            positions = frozenset(i for m, i in state if m == n)
+            if positions:
+                out.update((n, i) for i in _step(p, positions, char))
+        return frozenset(out)
+
+    def accepts(self, state):
+        return any(i == len(self.patterns[n]) for n, i in state)
+
+    def universal(self, state):
+        return any(i < len(self.patterns[n]) and set(self.patterns[n][i:]) <= {"*"}
+                   for n, i in state)
+
+
+def _is_uncovered(action: str, required, denied, kept_groups) -> bool:
+    return (any(action_matches(r, action) for r in required)
+            and not any(action_matches(d, action) for d in denied)
+            and all(any(action_matches(k, action) for k in group) for group in kept_groups))
+
+
+def _familiar_candidates(required, denied, kept_groups):
+    yield from FAMILIAR_ACTIONS
+    for pattern in (*required, *denied, *(k for g in kept_groups for k in g)):
+        for filler in ("", "x"):
+            yield pattern.replace("*", filler).replace("?", "x")
+
+
+@lru_cache(maxsize=4096)
+def uncovered_action(required: tuple, denied: tuple, kept_groups: tuple = ()) -> str | None:
+    """An action name matched by some ``required`` pattern that no deny reaches, or ``None``.
+
+    ``denied`` are Action patterns of statements that apply; ``kept_groups`` has one tuple of
+    patterns per applying ``NotAction`` statement (it denies every action outside its group). An
+    action escapes when it matches a required pattern, no denied pattern, and a pattern in every
+    group. ``None`` is a proof that no action-shaped name (``service:Name``) escapes. Raises
+    :class:`ActionSearchTooLarge` rather than guess.
+    """
+    for candidate in _familiar_candidates(required, denied, kept_groups):
+        if _ACTION_SHAPE.fullmatch(candidate) and _is_uncovered(candidate, required, denied, kept_groups):
+            return candidate
+    alphabet = _NAME_CHARS + "-:"
+    want, deny = _Union(required), _Union(denied)
+    keeps = tuple(_Union(g) for g in kept_groups)
+    # shape: 0 = nothing read, 1 = in the service prefix, 2 = right after ':', 3 = in the name
+    start = (want.start(), deny.start(), tuple(k.start() for k in keeps), 0)
+    parents = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        w, d, ks, shape = state
+        if shape == 3 and want.accepts(w) and not deny.accepts(d) and all(
+                k.accepts(s) for k, s in zip(keeps, ks)):
+            return _spell(parents, state)
+        for char in alphabet:
+            if char == ":":
+                if shape != 1:
+                    continue
+                nshape = 2
+            elif char == "-" and shape != 1:
+                continue
+            else:
+                nshape = 1 if shape in (0, 1) else 3
+            nw = want.step(w, char)
+            if not nw:
+                continue
+            nd = deny.step(d, char)
+            if deny.universal(nd):
+                continue
+            nks = tuple(k.step(s, char) for k, s in zip(keeps, ks))
+            if any(not s for s in nks):
+                continue
+            nxt = (nw, nd, nks, nshape)
+            if nxt not in parents:
+                parents[nxt] = (state, char)
+                if len(parents) > STATE_LIMIT:
+                    raise ActionSearchTooLarge(
+                        f"more than {STATE_LIMIT} states comparing {len(denied)} Action and "
+                        f"{len(kept_groups)} NotAction pattern group(s)")
+                queue.append(nxt)
+    return None
+
+
+def _spell(parents, state) -> str:
+    chars = []
+    while parents[state] is not None:
+        state, char = parents[state]
+        chars.append(char)
+    return "".join(reversed(chars))
