@@ -27,11 +27,16 @@ class RootScp(RootguardFilter):
     """Flags member accounts whose root user no SCP in effect denies (by content, not by name).
 
     Reads the organization once per run (SCPs, their content and targets, one walk of the OU tree)
-    and decides per account whether a Deny statement attached to the account, an ancestor OU or
-    the root denies ``arn:<partition>:iam::<account>:root`` the required ``actions`` (default
-    ``["*"]``). The management account and suspended accounts are not-applicable; a failed
-    Organizations read flags every account as could-not-evaluate, naming the call. The annotation
-    names the covering policy and where it is attached, or why none covers.
+    and decides per account whether the union of the Deny statements of every SCP attached to the
+    account, its ancestor OUs and the root — each where its conditions hold for the root user —
+    denies ``arn:<partition>:iam::<account>:root`` every required action in ``actions`` (default
+    ``["*"]``) for every request. Several statements or policies may share the work; ``NotAction``
+    is a complement; Resource and other condition keys narrow a deny. A hole is non-compliant with a
+    witness (an action, and the region/condition value or resource where it matters, root can still
+    use); a condition that cannot be evaluated is could-not-evaluate, never compliant. AssumeRoot
+    sessions exempted as in AWS's reference SCP are accepted and reported as exempt. The management
+    account and suspended accounts are not-applicable; a failed Organizations read flags every
+    account as could-not-evaluate, naming the call.
 
     :example:
 

@@ -344,12 +344,14 @@ def request_denied(denies, action: str, context: dict, resource: str | None = No
     for deny in denies:
         if not deny.denies_action(action):
             continue
-        if any(c.key == RESOURCE_KEY for c in deny.clauses) and resource is None:
+        clauses = deny.clauses
+        if resource is None:  # "any resource": only statements that ignore the resource decide
+            clauses = tuple(c for c in clauses if c.key != RESOURCE_KEY)
+        outcome, _ = _evaluate(DenyStatement(deny.policy_id, deny.statement, clauses), request)
+        if outcome is False:
+            continue
+        if outcome is None or len(clauses) != len(deny.clauses):
             unknown = True
             continue
-        outcome, _ = _evaluate(deny, request)
-        if outcome is True:
-            return True
-        if outcome is None:
-            unknown = True
+        return True
     return None if unknown else False
