@@ -9,6 +9,12 @@ Only files are read (no c7n import), so any past run's output can be reported. L
 A policy directory holds ``metadata.json`` (written when the policy's run ends, even on error),
 ``resources.json`` (only flagged resources; written only when the resource query finished),
 ``rootguard-verdicts.json`` (every verdict of the pack's filters) and ``custodian-run.log``.
+
+A *pack policy* (one that uses a pack filter, or left verdicts) gets its cells from the verdicts,
+never from membership in ``resources.json``: a user policy may wrap the filter in ``not:`` or add
+other filters, which changes what is flagged but not what the filter found. A pack policy that
+completed without a verdict for an account is could-not-evaluate ("no verdict recorded"). Policies
+with built-in filters only keep the resources.json rule: flagged is non-compliant.
 """
 import json
 import os
@@ -284,6 +290,20 @@ def load_accounts_file(path):
 
 # ---------------------------------------------------------------- one policy directory
 
+PACK_FILTERS = frozenset(f for control in CONTROLS for f in control.filters)
+
+
+def uses_pack_filter(filters):
+    """Does a policy's ``filters`` (as in metadata.json) use a pack filter, at any depth of and/or/not?"""
+    if isinstance(filters, list):
+        return any(uses_pack_filter(f) for f in filters)
+    if isinstance(filters, dict):
+        if filters.get("type") in PACK_FILTERS:
+            return True
+        return any(uses_pack_filter(v) for k, v in filters.items() if k in ("and", "or", "not"))
+    return filters in PACK_FILTERS if isinstance(filters, str) else False
+
+
 @dataclass
 class PolicyRun:
     """What one ``<policy>/`` directory says."""
@@ -300,6 +320,7 @@ class PolicyRun:
     started: float = None        # metadata.json execution start / end_time (epoch seconds)
     ended: float = None
     cache_period: int = None     # c7n's resource cache age limit the run used (minutes)
+    pack: bool = False           # uses a pack filter: cells come from verdicts only
 
     @property
     def where(self):
@@ -383,6 +404,7 @@ def read_policy_dir(path, policy, account_name=None, region=None):
         run.account_id = normalise_id(config.get("account_id"))
         run.region = run.region or config.get("region")
         run.started, run.ended, run.cache_period = run_times(metadata)
+        run.pack = uses_pack_filter((metadata.get("policy") or {}).get("filters"))
     except (OSError, ValueError, AttributeError) as error:
         run.error = f"metadata.json unreadable: {error}"
         return run
@@ -406,7 +428,7 @@ def read_policy_dir(path, policy, account_name=None, region=None):
     if os.path.exists(verdicts_path):
         try:
             run.verdicts = read_verdict_file(verdicts_path)
-            run.has_verdict_file = True
+            run.has_verdict_file = run.pack = True
             run.names = read_verdict_names(verdicts_path)
         except (OSError, ValueError) as error:
             run.error = f"{VERDICTS_FILE} unreadable: {error}"
@@ -445,6 +467,26 @@ def decide_cell(run, flagged, verdicts):
     return cell(COMPLIANT, pick(COMPLIANT), f"not flagged by {run.policy}")
 
 
+def verdict_cell(run, verdicts):
+    """A pack policy's cell: the verdicts of the control's own filter, worst first.
+
+    What the policy flagged does not matter (``not:`` or extra filters change that, not what the
+    filter found). No verdict of the control's filter for the account is could-not-evaluate.
+    """
+    own_filters = BY_ID[run.policy].filters
+    own = {f: v for f, v in verdicts.items() if f in own_filters}
+    if not own:
+        others = f" (only {', '.join(sorted(verdicts))})" if verdicts else ""
+        return Cell(COULD_NOT_EVALUATE,
+                    f"no verdict recorded: {run.policy} completed but {'/'.join(own_filters)} left no "
+                    f"verdict for this account{others}; another filter may have dropped the account "
+                    "first, or the run was cut short", {}, run.policy, run.region, iso(run.ended))
+    status = min((v["status"] for v in own.values()), key=lambda s: _RANK[s])
+    chosen = {f: v for f, v in own.items() if v["status"] == status}
+    details = {f: v["details"] for f, v in chosen.items() if v["details"]}
+    return Cell(status, join_reasons(chosen) or status, details, run.policy, run.region, iso(run.ended))
+
+
 def error_cell(run, reason=None):
     return Cell(COULD_NOT_EVALUATE, reason or f"{run.where}: {run.error}", {}, run.policy, run.region,
                 iso(run.ended))
@@ -464,6 +506,8 @@ def account_cell(run, account_id):
                 verdicts.setdefault(ftype, verdict)
     except ValueError as error:
         return error_cell(run, str(error))
+    if run.pack or verdicts:
+        return verdict_cell(run, verdicts)
     return decide_cell(run, bool(run.resources), verdicts)
 
 
@@ -482,8 +526,9 @@ def member_cells(run):
         resource = flagged.get(member, {})
         for ftype, verdict in annotations(resource, where).items():
             verdicts.setdefault(ftype, verdict)
-        members[member] = (decide_cell(run, member in flagged, verdicts),
-                           resource.get("Name") or run.names.get(member))
+        cell = (verdict_cell(run, verdicts) if run.pack or verdicts
+                else decide_cell(run, member in flagged, verdicts))
+        members[member] = (cell, resource.get("Name") or run.names.get(member))
     return members
 
 

@@ -16,11 +16,11 @@ def verdict(status, reason, **details):
     return {"status": status, "reason": reason, "details": details}
 
 
-def metadata(policy, account_id, region, output_dir):
+def metadata(policy, account_id, region, output_dir, filters=None):
     control = BY_ID[policy]
     return {
         "policy": {"name": policy, "resource": control.resource, "metadata": control.policy_metadata(),
-                   "filters": [{"type": control.filters[0]}]},
+                   "filters": filters if filters is not None else [{"type": control.filters[0]}]},
         "version": "0.9.53",
         "execution": {"id": "0b0e6f1c-0000-4000-8000-000000000000", "start": 1735725600.0,
                       "end_time": 1735725601.5, "duration": 1.5},
@@ -45,11 +45,16 @@ def org_resource(account_id, name, verdicts):
             "JoinedTimestamp": "2024-01-01T00:00:00+00:00", "c7n:rootguard": verdicts}
 
 
+# A policy of Custodian built-ins only (what a team might name after a control): no verdicts.
+BUILTIN_FILTERS = [{"type": "iam-summary", "key": "AccountAccessKeysPresent", "value": 0, "op": "gt"}]
+
+
 def write_policy_dir(path, policy, account_id, region, verdicts_by_id, flagged, resource=account_resource,
-                     names=None, log=""):
+                     names=None, log="", filters=None):
     """A finished run: every verdict in the verdict file, flagged ones in resources.json too."""
     os.makedirs(path, exist_ok=True)
-    write(path, "metadata.json", json.dumps(metadata(policy, account_id, region, os.path.dirname(path)), indent=2))
+    write(path, "metadata.json",
+          json.dumps(metadata(policy, account_id, region, os.path.dirname(path), filters), indent=2))
     resources = []
     for rid in flagged:
         if resource is account_resource:

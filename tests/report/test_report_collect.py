@@ -5,7 +5,7 @@ import os
 import pytest
 
 from report_trees import (
-    accounts_file, account_run, errored_run, org_resource, verdict, write, write_policy_dir)
+    BUILTIN_FILTERS, accounts_file, account_run, errored_run, org_resource, verdict, write, write_policy_dir)
 from rootguard_filters.report.collect import (
     NOT_EVALUATED, WORST_FIRST, ReportInputError, collect)
 
@@ -45,7 +45,7 @@ def test_flagged_without_verdict_file_is_non_compliant_flagged_by_policy(tmp_pat
     """A policy that flags without the pack's verdicts (e.g. a built-in filter) still counts."""
     out = tmp_path / "out"
     path = write_policy_dir(str(out / "prod" / "us-east-1" / "root-recently-used"), "root-recently-used",
-                            PROD, "us-east-1", {}, [PROD])
+                            PROD, "us-east-1", {}, [PROD], filters=BUILTIN_FILTERS)
     assert not os.path.exists(os.path.join(path, "rootguard-verdicts.json"))
     cell = collect(str(out)).cell(PROD, "root-recently-used")
     assert (cell.status, cell.reason) == ("non-compliant", "flagged by root-recently-used")
@@ -54,7 +54,7 @@ def test_flagged_without_verdict_file_is_non_compliant_flagged_by_policy(tmp_pat
 def test_unflagged_without_verdict_file_is_compliant(tmp_path):
     out = tmp_path / "out"
     write_policy_dir(str(out / "prod" / "us-east-1" / "root-recently-used"), "root-recently-used",
-                     PROD, "us-east-1", {}, [])
+                     PROD, "us-east-1", {}, [], filters=BUILTIN_FILTERS)
     cell = collect(str(out)).cell(PROD, "root-recently-used")
     assert (cell.status, cell.reason) == ("compliant", "not flagged by root-recently-used")
 
@@ -229,3 +229,82 @@ def test_unreadable_input_raises_report_input_error(tmp_path):
     tmp_out.mkdir()
     with pytest.raises(ReportInputError):
         collect(str(tmp_out), str(bad))
+
+
+# ---------------------------------------------------------------- pack policies: verdicts, not membership
+
+def test_not_wrapped_could_not_evaluate_stays_could_not_evaluate(tmp_path):
+    """`not: [root-credentials]` drops the unknown account from resources.json; the verdict stands."""
+    out = tmp_path / "out"
+    write_policy_dir(str(out / "prod" / "us-east-1" / "root-recently-used"), "root-recently-used",
+                     PROD, "us-east-1",
+                     {PROD: {"root-credentials": verdict("could-not-evaluate", "report in progress")}}, [],
+                     filters=[{"not": [{"type": "root-credentials", "used-within-days": 90}]}])
+    cell = collect(str(out)).cell(PROD, "root-recently-used")
+    assert (cell.status, cell.reason) == ("could-not-evaluate", "root-credentials: report in progress")
+
+
+def test_not_wrapped_compliant_account_flagged_by_the_policy_is_compliant(tmp_path):
+    out = tmp_path / "out"
+    write_policy_dir(str(out / "prod" / "us-east-1" / "root-mfa-missing"), "root-mfa-missing",
+                     PROD, "us-east-1", {PROD: {"root-mfa": verdict("compliant", "hardware MFA")}}, [PROD],
+                     filters=[{"not": [{"type": "root-mfa"}]}])
+    assert collect(str(out)).cell(PROD, "root-mfa-missing").status == "compliant"
+
+
+def test_extra_filter_that_drops_a_finding_keeps_it_non_compliant(tmp_path):
+    out = tmp_path / "out"
+    write_policy_dir(str(out / "prod" / "us-east-1" / "root-access-keys-present"), "root-access-keys-present",
+                     PROD, "us-east-1", {PROD: {"root-credentials": verdict("non-compliant", "access keys present")}},
+                     [], filters=[{"type": "root-credentials", "access-keys": True},
+                                  {"type": "value", "key": "account_id", "value": "000000000000"}])
+    assert collect(str(out)).cell(PROD, "root-access-keys-present").status == "non-compliant"
+
+
+def test_completed_pack_policy_without_a_verdict_is_could_not_evaluate(tmp_path):
+    """A filter before the pack's dropped the account: nothing was checked, so not compliant."""
+    out = tmp_path / "out"
+    path = write_policy_dir(
+        str(out / "prod" / "us-east-1" / "root-signing-certificates-present"),
+        "root-signing-certificates-present", PROD, "us-east-1", {}, [],
+        filters=[{"and": [{"type": "value", "key": "account_id", "value": "000000000000"},
+                          {"type": "root-credentials", "signing-certificates": True}]}])
+    assert not os.path.exists(os.path.join(path, "rootguard-verdicts.json"))
+    cell = collect(str(out)).cell(PROD, "root-signing-certificates-present")
+    assert cell.status == "could-not-evaluate" and cell.reason.startswith("no verdict recorded")
+
+
+def test_verdicts_of_other_pack_filters_do_not_answer_for_the_control(tmp_path):
+    out = tmp_path / "out"
+    write_policy_dir(str(out / "prod" / "us-east-1" / "root-access-keys-present"), "root-access-keys-present",
+                     PROD, "us-east-1", {PROD: {"root-mfa": verdict("compliant", "hardware MFA")}}, [],
+                     filters=[{"type": "root-mfa"}, {"type": "root-credentials", "access-keys": True}])
+    cell = collect(str(out)).cell(PROD, "root-access-keys-present")
+    assert cell.status == "could-not-evaluate" and "no verdict recorded" in cell.reason
+    assert "only root-mfa" in cell.reason
+
+
+def test_two_pack_filters_the_control_verdict_comes_from_its_own_filter(tmp_path):
+    out = tmp_path / "out"
+    write_policy_dir(str(out / "prod" / "us-east-1" / "root-access-keys-present"), "root-access-keys-present",
+                     PROD, "us-east-1",
+                     {PROD: {"root-mfa": verdict("could-not-evaluate", "ListVirtualMFADevices denied"),
+                             "root-credentials": verdict("non-compliant", "access keys present")}}, [PROD],
+                     filters=[{"type": "root-credentials", "access-keys": True}, {"type": "root-mfa"}])
+    cell = collect(str(out)).cell(PROD, "root-access-keys-present")
+    assert (cell.status, cell.reason) == ("non-compliant", "root-credentials: access keys present")
+
+
+def test_org_pack_policy_trusts_member_verdicts_over_flags(tmp_path):
+    out = tmp_path / "out"
+    verdicts = {PROD: {"root-scp": verdict("could-not-evaluate", "malformed SCP")},
+                DEV: {"root-scp": verdict("compliant", "denied")}}
+    write_policy_dir(str(out / "mgmt" / "us-east-1" / "root-scp-missing"), "root-scp-missing", MGMT,
+                     "us-east-1", verdicts, [DEV, SANDBOX], resource=org_resource,
+                     names={DEV: "dev", SANDBOX: "sandbox"},
+                     filters=[{"not": [{"type": "root-scp"}]}])
+    matrix = collect(str(out))
+    assert matrix.cell(PROD, "root-scp-missing").status == "could-not-evaluate"
+    assert matrix.cell(DEV, "root-scp-missing").status == "compliant"
+    sandbox = matrix.cell(SANDBOX, "root-scp-missing")
+    assert sandbox.status == "could-not-evaluate" and "no verdict recorded" in sandbox.reason
