@@ -132,7 +132,16 @@ class CredentialReport:
     rows: dict            # user name -> row dict (raw strings, as the report writes them)
     generated_time: datetime
     age_seconds: float
-    regenerated: bool     # this run asked IAM to generate it
+    regenerated: bool     # IAM wrote this report during this run, at our request
+    stale: bool = False   # older than the caller's max age, and IAM would not (or could not) replace it
+    refresh: str = "within max age: not regenerated"   # what happened when a newer one was asked for
+    max_age_seconds: float = None
+
+    def meta(self):
+        """What a verdict's details say about the report."""
+        return {"generated_time": self.generated_time.isoformat(), "age_seconds": int(self.age_seconds),
+                "regenerated": self.regenerated, "stale": self.stale, "refresh": self.refresh,
+                "max_age_seconds": self.max_age_seconds}
 
 
 class AccountEvidence:
@@ -199,24 +208,38 @@ class AccountEvidence:
         return RUN_CACHE.get(self._key("iam", "CredentialReport"), fetch)
 
     def _fetch_credential_report(self, max_age_seconds, wait_seconds):
+        """Read the report; ask IAM for a new one when there is none or it is older than max age.
+
+        IAM writes a new report at most every four hours: asked sooner, GenerateCredentialReport
+        answers COMPLETE and GetCredentialReport keeps returning the old one. That report is then
+        used as it is and marked stale (never "regenerated"); so is one IAM could not be asked to
+        replace (GenerateCredentialReport denied).
+        """
         client = self.client("iam")
         deadline = time.monotonic() + wait_seconds
-        generated = False
+        asked = None          # GenerateCredentialReport's State once asked
+        previous = None       # GeneratedTime of the report found too old
+        refresh_error = None
         delay = self.REPORT_POLL_SECONDS / 4
+
+        def pause():
+            nonlocal delay
+            time.sleep(delay)
+            delay = min(delay * 2, self.REPORT_POLL_SECONDS)
+
         while True:
             try:
                 response = retry(client.get_credential_report)
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code")
-                if code in ("ReportNotPresent", "ReportExpired") and not generated:
+                if code in ("ReportNotPresent", "ReportExpired") and asked is None:
                     outcome = self._generate_report(client)
                     if not outcome.ok:
                         return outcome
-                    generated = True
+                    asked = outcome.value
                     continue
                 if code in ("ReportInProgress", "ReportNotPresent") and time.monotonic() < deadline:
-                    time.sleep(delay)
-                    delay = min(delay * 2, self.REPORT_POLL_SECONDS)
+                    pause()
                     continue
                 message, code = describe_error("iam:GetCredentialReport", error)
                 if code == "ReportInProgress":
@@ -233,11 +256,18 @@ class AccountEvidence:
                 return Evidence.failure("iam:GetCredentialReport: response has no GeneratedTime",
                                         "UnreadableResponse")
             age = (utcnow() - generated_time).total_seconds()
-            if age > max_age_seconds and not generated:
+            newer = previous is None or generated_time > previous
+            if age > max_age_seconds and asked is None and refresh_error is None:
+                previous = generated_time
                 outcome = self._generate_report(client)
-                if not outcome.ok:
-                    return outcome
-                generated = True
+                if outcome.ok:
+                    asked = outcome.value
+                else:
+                    refresh_error = outcome.error
+                continue
+            if (age > max_age_seconds and not newer and asked in ("STARTED", "INPROGRESS")
+                    and time.monotonic() < deadline):
+                pause()  # IAM is writing a new one; the old one is still served meanwhile
                 continue
             try:
                 rows = parse_credential_report(response.get("Content", b""))
@@ -245,7 +275,24 @@ class AccountEvidence:
                 message = f"iam:GetCredentialReport: unreadable report: {error}"
                 log.warning("rootguard: %s", message)
                 return Evidence.failure(message, "UnreadableReport")
-            return Evidence(value=CredentialReport(rows, generated_time, age, generated))
+            regenerated = asked is not None and newer
+            return Evidence(value=CredentialReport(
+                rows, generated_time, age, regenerated, stale=age > max_age_seconds,
+                refresh=self._refresh_text(asked, regenerated, refresh_error, wait_seconds),
+                max_age_seconds=max_age_seconds))
+
+    @staticmethod
+    def _refresh_text(asked, regenerated, refresh_error, wait_seconds):
+        if refresh_error:
+            return f"a new report could not be requested: {refresh_error}"
+        if asked is None:
+            return "within max age: not regenerated"
+        if regenerated:
+            return "regenerated in this run"
+        if asked == "COMPLETE":
+            return ("IAM returned the existing report (GenerateCredentialReport answered COMPLETE: "
+                    "IAM writes a new report at most every four hours)")
+        return f"IAM had not finished a new report after {wait_seconds}s; the existing one was used"
 
     def _generate_report(self, client):
         # State is a member of every real answer; without it nothing says a report is coming.

@@ -5,7 +5,7 @@ from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter
 from rootguard_filters.decide.credentials import (
-    CONDITIONS, REPORT_CONDITIONS, decide_root_credentials, root_report_facts)
+    CONDITIONS, REPORT_CONDITIONS, active_slots, decide_root_credentials, root_report_facts)
 from rootguard_filters.decide.mfa import (
     CREDENTIAL_KINDS, DEFAULT_CREDENTIAL_KINDS, STATES, decide_root_mfa)
 from rootguard_filters import evidence as evidence_module
@@ -32,11 +32,7 @@ def read_report(filter_, evidence):
         wait_seconds=filter_.data.get("report-wait", 60))
     if not report.ok:
         return None, None, report.error
-    meta = {
-        "generated_time": report.value.generated_time.isoformat(),
-        "age_seconds": int(report.value.age_seconds),
-        "regenerated": report.value.regenerated,
-    }
+    meta = report.value.meta()
     try:
         return root_report_facts(report.value.rows), meta, None
     except CredentialReportError as error:
@@ -98,9 +94,10 @@ class RootMfa(RootguardFilter):
             inputs.update(virtual_devices=devices.value if devices.ok else None,
                           virtual_devices_error=devices.error)
         if "active-access-key" in kinds and int(summary.value.get("AccountAccessKeysPresent", 0) or 0):
-            facts, _, error = read_report(self, evidence)
-            inputs.update(active_key_slots=facts.active_access_key_slots if facts else None,
-                          report_error=error)
+            # A key created after the report is not in it: active_slots says unknown, not inactive.
+            facts, meta, error = read_report(self, evidence)
+            slots, why = active_slots("access-keys", True, facts, meta, error)
+            inputs.update(active_key_slots=slots, report_error=why, report_meta=meta)
         return decide_root_mfa(summary.value, evidence.root_arn, states, kinds, **inputs)
 
 

@@ -5,7 +5,8 @@ assigned to root is one whose ``User.Arn`` is exactly root's ARN. Root may hold 
 weakest decides, so a virtual device beside a hardware one makes the state ``virtual``. From inside
 the account a passkey or security key cannot be told from a hardware TOTP token: both are ``hardware``.
 """
-from rootguard_filters.decide.credentials import SummaryError, has_root_credentials, summary_flags
+from rootguard_filters.decide.credentials import (
+    SummaryError, has_root_credentials, summary_flags, with_staleness)
 from rootguard_filters.verdict import compliant, could_not_evaluate, non_compliant
 
 HARDWARE = "hardware"
@@ -41,13 +42,15 @@ def held_credentials(flags, active_key_slots):
 
 def decide_root_mfa(summary, root_arn, states, credential_kinds=DEFAULT_CREDENTIAL_KINDS,
                     virtual_devices=None, virtual_devices_error=None,
-                    active_key_slots=None, report_error=None):
+                    active_key_slots=None, report_error=None, report_meta=None):
     """Verdict of the ``root-mfa`` filter: flag when root's MFA state is in ``states`` and root
     holds one of ``credential_kinds`` (for ``no-root-credentials``, when that state is selected).
 
     ``virtual_devices`` is only needed when MFA is enabled; ``active_key_slots`` only when
-    ``credential_kinds`` includes ``active-access-key``. A missing input that the verdict needs
-    gives could-not-evaluate with its error.
+    ``credential_kinds`` includes ``active-access-key`` (``None`` with ``report_error`` when unknown,
+    e.g. a key GetAccountSummary counts that the report does not show). A missing input that the
+    verdict needs gives could-not-evaluate with its error; ``report_meta`` (the credential report's
+    age, refresh, staleness) joins the evidence when the report was read.
     """
     try:
         flags = summary_flags(summary)
@@ -76,11 +79,22 @@ def decide_root_mfa(summary, root_arn, states, credential_kinds=DEFAULT_CREDENTI
         reason = (f"root has a virtual MFA device ({', '.join(serials)})" if serials
                   else "root has MFA and no virtual device is assigned to it (hardware, passkey or security key)")
 
+    if report_meta:
+        evidence["credential_report"] = report_meta
     needs_slots = "active-access-key" in credential_kinds and flags["access-keys"]
-    if needs_slots and active_key_slots is None and state != NO_ROOT_CREDENTIALS and state in states:
+    relevant_state = state != NO_ROOT_CREDENTIALS and state in states
+    # the key's state matters only when nothing else root holds already makes MFA necessary
+    decided_without_slots = any(k in credential_kinds for k in held_credentials(flags, ()))
+    if needs_slots and active_key_slots is None and relevant_state and not decided_without_slots:
         return could_not_evaluate(
             f"{reason}; whether its access key is active is unknown: {report_error}",
             state=state, evidence=evidence)
+    verdict = _mfa_verdict(state, reason, states, credential_kinds, flags, active_key_slots, evidence)
+    return with_staleness(verdict, report_meta,
+                          needs_slots and relevant_state and not decided_without_slots)
+
+
+def _mfa_verdict(state, reason, states, credential_kinds, flags, active_key_slots, evidence):
     held = held_credentials(flags, active_key_slots)
     evidence["credentials"] = held
     relevant = [kind for kind in held if kind in credential_kinds]

@@ -81,6 +81,51 @@ def parse_date(value):
     return parsed
 
 
+# What IAM writes in the date fields a verdict reads, besides an ISO-8601 date: N/A (no such
+# credential, or never used) and no_information (not used since IAM began tracking).
+DATE_PLACEHOLDERS = frozenset({"n/a", "no_information"})
+
+
+class FieldError(CredentialReportError):
+    """One field of the root row holds a value IAM does not write there (blank, garbled)."""
+
+    def __init__(self, field, value, expected):
+        self.field, self.value = field, value
+        shown = "blank" if not (value or "").strip() else f"{value!r}"
+        super().__init__(f"credential report field {field} is {shown}, not {expected}")
+
+
+def report_flag(row, field):
+    """A ``*_active`` / ``mfa_active`` field: ``true``/``false`` (any case), else FieldError.
+
+    Blank or unknown never reads as inactive: the caller decides what an unknown flag means.
+    """
+    value = row.get(field)
+    lowered = (value or "").strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    raise FieldError(field, value, "true or false")
+
+
+def report_date(row, field):
+    """A date field: aware datetime, ``None`` for N/A / no_information, else FieldError.
+
+    A blank value is not "never used": IAM always writes one of the placeholders.
+    """
+    value = row.get(field)
+    text = (value or "").strip()
+    if text.lower() in DATE_PLACEHOLDERS:
+        return None
+    try:
+        return parse_date(text) if text.lower() not in EMPTY_VALUES else _raise()
+    except CredentialReportError:
+        raise FieldError(field, value, "an ISO-8601 date, N/A or no_information") from None
+
+
+def _raise():
+    raise CredentialReportError("placeholder where a date belongs")
+
+
 def root_row(rows):
     """The root user's row, or CredentialReportError when the report has none."""
     try:

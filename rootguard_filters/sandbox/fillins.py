@@ -532,7 +532,10 @@ def credential_report_csv(state: SandboxState, account_id: str) -> str:
 def generate_credential_report(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response:
     with mw.state.lock:
         report = mw.state.reports.setdefault(call.account_id, ReportState())
-        if report.generated_at is None or report.expired:
+        # IAM writes a new report when there is none, it expired, or it is over four hours old;
+        # sooner it answers COMPLETE and keeps serving the old one.
+        if (report.generated_at is None or report.expired
+                or datetime.now(UTC) - report.generated_at > timedelta(hours=4)):
             report.generated_at, report.expired = datetime.now(UTC), False
             result = {"State": "STARTED", "Description": "No report exists. Starting a new report generation task"}
         elif report.in_progress_left > 0:

@@ -148,10 +148,56 @@ SCENARIOS = {
         "iam.GetAccountSummary": [ok(summary(password=1, mfa=0, keys=0, certs=0))],
         "iam.GetCredentialReport": [ok(report(iso(ago(5))))],
     },
-    # Only an inactive access key: the report writes it like no key at all.
+    # Only an inactive access key: the report writes it like no key at all. The report found is
+    # five hours old, so a new one is written in this run: "none active" then means inactive.
     "no-mfa-inactive-key-only": {
         "iam.GetAccountSummary": [ok(summary(password=0, mfa=0, keys=1, certs=0))],
+        "iam.GetCredentialReport": [
+            ok(report(generated=FROZEN_NOW - timedelta(hours=5))),
+            error("ReportInProgress", "Report is being generated.", 404),
+            ok(report(generated=FROZEN_NOW - timedelta(seconds=5))),
+        ],
+        "iam.GenerateCredentialReport": [ok({"State": "STARTED", "ResponseMetadata": META})],
+    },
+    # GetAccountSummary counts a key the hour-old report does not show: created after the report?
+    "key-created-after-report": {
+        "iam.GetAccountSummary": [ok(summary(password=0, mfa=0, keys=1, certs=0))],
         "iam.GetCredentialReport": [ok(report())],
+    },
+    # Asked for a newer report than IAM will write (within four hours): the old one comes back.
+    "report-refresh-refused": {
+        "iam.GetAccountSummary": [ok(summary(password=1, mfa=1, keys=0, certs=0))],
+        "iam.ListVirtualMFADevices": [ok(devices())],
+        "iam.GetCredentialReport": [ok(report(iso(ago(200)), mfa=True,
+                                              generated=FROZEN_NOW - timedelta(hours=2)))] * 2,
+        "iam.GenerateCredentialReport": [ok({"State": "COMPLETE", "ResponseMetadata": META})],
+    },
+    # The same, with a sign-in five days ago in the old report.
+    "report-refresh-refused-recent-use": {
+        "iam.GetAccountSummary": [ok(summary(password=1, mfa=1, keys=0, certs=0))],
+        "iam.GetCredentialReport": [ok(report(iso(ago(5)), mfa=True,
+                                              generated=FROZEN_NOW - timedelta(hours=2)))] * 2,
+        "iam.GenerateCredentialReport": [ok({"State": "COMPLETE", "ResponseMetadata": META})],
+    },
+    # A two-day-old report, and the audit role may not ask for a new one.
+    "report-generate-denied": {
+        "iam.GetAccountSummary": [ok(summary(password=1, mfa=1, keys=0, certs=0))],
+        "iam.ListVirtualMFADevices": [ok(devices())],
+        "iam.GetCredentialReport": [ok(report(iso(ago(200)), mfa=True,
+                                              generated=FROZEN_NOW - timedelta(days=2)))],
+        "iam.GenerateCredentialReport": [error(
+            "AccessDenied", f"User: arn:aws:sts::{ACCOUNT}:assumed-role/audit/c7n is not authorized to "
+                            "perform: iam:GenerateCredentialReport", 403)],
+    },
+    # Fields a verdict needs are blank: not "never used", not "inactive".
+    "report-blank-fields": {
+        "iam.GetAccountSummary": [ok(summary(password=1, mfa=0, keys=1, certs=0))],
+        "iam.GetCredentialReport": [ok(report("", key1=["", "", "", "", ""]))],
+    },
+    # A flag IAM never writes ("yes") in access_key_1_active.
+    "report-garbled-key-flag": {
+        "iam.GetAccountSummary": [ok(summary(password=0, mfa=0, keys=1, certs=0))],
+        "iam.GetCredentialReport": [ok(report(key1=["yes", iso(ago(30)), "N/A", "N/A", "N/A"]))],
     },
     "active-key-no-mfa": {
         "iam.GetAccountSummary": [ok(summary(password=0, mfa=0, keys=1, certs=0))],

@@ -43,8 +43,9 @@ def run(policy_names, scenario, tmp_path, overrides=None):
     results = {}
     for name in policy_names:
         data = json.loads(json.dumps(POLICIES[name]))
-        if overrides:
+        if overrides:  # a None value removes the option
             data["filters"][0].update(overrides)
+            data["filters"][0] = {k: v for k, v in data["filters"][0].items() if v is not None}
         config = Config.empty(account_id=ACCOUNT, region="us-east-1", output_dir=str(tmp_path / "out"))
         policy = Policy(data, config, session_factory=lambda *a, **k: session)
         policy.validate()
@@ -221,3 +222,96 @@ def test_unknown_mfa_kind_is_could_not_evaluate_for_not_hardware(tmp_path):
     v = verdict(results["root-mfa-not-hardware"], "root-mfa")
     assert v["status"] == "could-not-evaluate"
     assert "ListVirtualMFADevices" in v["reason"]
+
+
+# ---------------------------------------------------------------- credential report honesty
+
+def test_report_written_in_this_run_says_regenerated_and_not_stale(tmp_path):
+    results, calls = run(["root-access-keys-present"], "no-mfa-inactive-key-only", tmp_path)
+    meta = verdict(results["root-access-keys-present"], "root-credentials")["details"]["credential_report"]
+    assert calls.operations.count("GenerateCredentialReport") == 1
+    assert (meta["regenerated"], meta["stale"], meta["age_seconds"]) == (True, False, 5)
+    assert meta["refresh"] == "regenerated in this run"
+
+
+def test_old_report_returned_instead_of_a_new_one_is_not_called_regenerated(tmp_path):
+    """Max age one hour, report two hours old: IAM answers COMPLETE and serves the old report."""
+    results, calls = run(["root-recently-used"], "report-refresh-refused", tmp_path,
+                         overrides={"report-max-age": 3600})
+    assert calls.operations.count("GenerateCredentialReport") == 1
+    v = verdict(results["root-recently-used"], "root-credentials")
+    meta = v["details"]["credential_report"]
+    assert meta["regenerated"] is False and meta["stale"] is True
+    assert meta["age_seconds"] == 7200 and "existing report" in meta["refresh"]
+    # "not used in 90 days" rests on a report older than the policy accepts: not compliant
+    assert v["status"] == "could-not-evaluate"
+    assert "stale" in v["reason"] and "2 h 0 min old" in v["reason"]
+
+
+def test_stale_report_finding_stands_and_says_it_is_stale(tmp_path):
+    results, _ = run(["root-recently-used"], "report-refresh-refused-recent-use", tmp_path,
+                     overrides={"report-max-age": 3600})
+    v = verdict(results["root-recently-used"], "root-credentials")
+    assert v["status"] == "non-compliant"
+    assert "5 days ago" in v["reason"] and "stale" in v["reason"]
+
+
+def test_report_that_may_not_be_refreshed_is_stale_with_the_error(tmp_path):
+    results, _ = run(["root-recently-used"], "report-generate-denied", tmp_path)
+    v = verdict(results["root-recently-used"], "root-credentials")
+    assert v["status"] == "could-not-evaluate"
+    meta = v["details"]["credential_report"]
+    assert meta["stale"] is True and meta["regenerated"] is False
+    assert "AccessDenied" in meta["refresh"] and "iam:GenerateCredentialReport" in meta["refresh"]
+
+
+def test_stale_report_does_not_touch_verdicts_that_do_not_read_it(tmp_path):
+    results, _ = run(["root-mfa-missing"], "report-generate-denied", tmp_path)
+    assert results["root-mfa-missing"] == []  # hardware MFA and no keys: summary decides
+
+
+def test_blank_dates_are_could_not_evaluate_not_never_used(tmp_path):
+    results, _ = run(["root-recently-used"], "report-blank-fields", tmp_path)
+    v = verdict(results["root-recently-used"], "root-credentials")
+    assert v["status"] == "could-not-evaluate"
+    assert "password_last_used is blank" in v["reason"]
+    assert "access_key_1_last_used_date is blank" in v["reason"]
+
+
+def test_blank_key_flag_does_not_matter_when_the_password_needs_mfa(tmp_path):
+    results, _ = run(["root-mfa-missing"], "report-blank-fields", tmp_path)
+    v = verdict(results["root-mfa-missing"], "root-mfa")
+    # the password alone makes MFA necessary: the finding does not need the key's state
+    assert v["status"] == "non-compliant"
+
+
+def test_garbled_active_flag_is_could_not_evaluate_not_inactive(tmp_path):
+    results, _ = run(["root-mfa-missing"], "report-garbled-key-flag", tmp_path)
+    v = verdict(results["root-mfa-missing"], "root-mfa")
+    assert v["status"] == "could-not-evaluate"
+    assert "access_key_1_active is 'yes'" in v["reason"]
+
+
+def test_active_keys_option_with_garbled_flag_is_could_not_evaluate(tmp_path):
+    results, _ = run(["root-access-keys-present"], "report-garbled-key-flag", tmp_path,
+                     overrides={"access-keys": None, "active-access-keys": True})
+    v = verdict(results["root-access-keys-present"], "root-credentials")
+    assert v["status"] == "could-not-evaluate" and "access_key_1_active" in v["reason"]
+
+
+def test_key_created_after_the_report_is_not_missed_by_root_mfa(tmp_path):
+    """GetAccountSummary counts a key the hour-old report does not show as active."""
+    results, _ = run(["root-mfa-missing", "root-access-keys-present"], "key-created-after-report", tmp_path)
+    mfa = verdict(results["root-mfa-missing"], "root-mfa")
+    assert mfa["status"] == "could-not-evaluate"
+    assert "created after the report" in mfa["reason"]
+    assert mfa["details"]["evidence"]["AccountAccessKeysPresent"] == 1
+    keys = verdict(results["root-access-keys-present"], "root-credentials")
+    assert keys["status"] == "non-compliant"
+
+
+def test_key_created_after_the_report_is_not_missed_by_active_keys(tmp_path):
+    results, _ = run(["root-access-keys-present"], "key-created-after-report", tmp_path,
+                     overrides={"access-keys": None, "active-access-keys": True})
+    v = verdict(results["root-access-keys-present"], "root-credentials")
+    assert v["status"] == "could-not-evaluate" and "created after the report" in v["reason"]

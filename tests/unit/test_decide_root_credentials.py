@@ -171,3 +171,66 @@ class TestMatchAny:
         v = decide_root_credentials(summary(), None, {"access-keys": True, "used-within-days": 9}, NOW,
                                     report_error="ReportInProgress", match="any")
         assert v.status == "could-not-evaluate"
+
+
+class TestReportHonesty:
+    """Blank or unknown values are unknown, stale reports are said to be stale."""
+
+    @pytest.mark.parametrize("value", ["", "  ", "N/A", "yes", "1"])
+    def test_active_flag_other_than_true_false_is_an_error_naming_the_field(self, value):
+        from rootguard_filters.logic.credential_report import FieldError, report_flag
+        with pytest.raises(FieldError, match="access_key_1_active"):
+            report_flag({"access_key_1_active": value}, "access_key_1_active")
+
+    @pytest.mark.parametrize("value", ["", "not_supported", "2026-13-01T00:00:00+00:00", "2026-01-01"])
+    def test_date_other_than_iso_na_or_no_information_is_an_error(self, value):
+        from rootguard_filters.logic.credential_report import FieldError, report_date
+        with pytest.raises(FieldError, match="password_last_used"):
+            report_date({"password_last_used": value}, "password_last_used")
+
+    def test_blank_password_last_used_is_unknown_not_never_used(self):
+        f = facts(password_last_used="")
+        assert "password_last_used" in f.problems
+        v = decide_root_credentials(summary(), f, {"used-within-days": 90}, NOW)
+        assert v.status == "could-not-evaluate" and "password_last_used is blank" in v.reason
+
+    def test_recent_readable_use_decides_despite_another_blank_date(self):
+        f = facts(password_last_used="",
+                  key1=f"true,2025-01-01T00:00:00+00:00,{(NOW - timedelta(days=2)).isoformat()},us-east-1,s3")
+        v = decide_root_credentials(summary(keys=1), f, {"used-within-days": 90}, NOW)
+        assert v.status == "non-compliant"
+
+    def test_blank_key_flag_is_unknown_not_inactive(self):
+        f = facts(key1=",N/A,N/A,N/A,N/A")
+        assert f.unknown_access_key_slots == (1,)
+        v = decide_root_credentials(summary(keys=1), f, {"active-access-keys": True}, NOW,
+                                    report_meta={"regenerated": True})
+        assert v.status == "could-not-evaluate" and "access_key_1_active is blank" in v.reason
+
+    def test_key_missing_from_an_old_report_is_unknown_and_from_a_new_one_inactive(self):
+        old = {"regenerated": False, "generated_time": "2026-11-27T11:00:00+00:00", "age_seconds": 3600}
+        v = decide_root_credentials(summary(keys=1), facts(), {"active-access-keys": True}, NOW,
+                                    report_meta=old)
+        assert v.status == "could-not-evaluate" and "created after the report" in v.reason
+        v = decide_root_credentials(summary(keys=1), facts(), {"active-access-keys": True}, NOW,
+                                    report_meta=dict(old, regenerated=True, age_seconds=5))
+        assert v.status == "compliant"
+
+    def test_stale_report_turns_compliant_into_could_not_evaluate(self):
+        stale = {"stale": True, "generated_time": "2026-11-27T10:00:00+00:00", "age_seconds": 7200,
+                 "max_age_seconds": 3600, "refresh": "IAM returned the existing report"}
+        old_use = facts(password_last_used=(NOW - timedelta(days=200)).isoformat())
+        v = decide_root_credentials(summary(), old_use, {"used-within-days": 90}, NOW, report_meta=stale)
+        assert v.status == "could-not-evaluate" and "stale" in v.reason and "2 h 0 min old" in v.reason
+        # existence comes from GetAccountSummary: a stale report does not matter there
+        v = decide_root_credentials(summary(keys=1), old_use, {"access-keys": True}, NOW, report_meta=stale)
+        assert v.status == "non-compliant" and "stale" not in v.reason
+
+    def test_root_mfa_evidence_carries_the_key_count_and_the_report(self):
+        meta = {"regenerated": False, "stale": False, "age_seconds": 60}
+        v = decide_root_mfa(summary(password=0, mfa=0, keys=1), ROOT, ["none"],
+                            ["password", "active-access-key"], active_key_slots=None,
+                            report_error="created after the report", report_meta=meta)
+        assert v.status == "could-not-evaluate" and "created after the report" in v.reason
+        assert v.details["evidence"]["AccountAccessKeysPresent"] == 1
+        assert v.details["evidence"]["credential_report"] == meta
