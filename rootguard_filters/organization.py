@@ -129,7 +129,8 @@ class OrgReader:
             root_id=root["Id"],
             scp_enabled=OrgSnapshot.scp_enabled_from_root(root),
             parent_of=parent_of, accounts=accounts, policies=policies,
-            targets_of=targets_of, ou_names=ou_names, partition=self.evidence.partition)
+            targets_of=targets_of, ou_names=ou_names, partition=self.evidence.partition,
+            organization_id=organization.get("Id"))
 
 
 def org_snapshot(manager):

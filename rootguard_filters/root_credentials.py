@@ -16,8 +16,9 @@ from rootguard_filters.verdict import could_not_evaluate
 REPORT_OPTIONS = {
     "report-max-age": {
         "type": "integer", "minimum": 0,
-        "description": "Seconds after which the credential report is regenerated (default 14400: "
-                       "IAM regenerates it at most every four hours)."},
+        "description": "Seconds after which a new credential report is asked for (default 14400: IAM "
+                       "writes one at most every four hours). An older report IAM will not or cannot "
+                       "replace is stale: verdicts resting on it are never compliant."},
     "report-wait": {
         "type": "integer", "minimum": 0, "maximum": 900,
         "description": "Seconds to wait for IAM to generate the credential report (default 60)."},
@@ -110,9 +111,11 @@ class RootCredentials(RootguardFilter):
     ``GetAccountSummary``, which counts inactive keys and certificates too. Active slots and last
     use come from the credential report's root row (``active-access-keys``,
     ``active-signing-certificates``, ``used-within-days``: the latest of password and access key use).
-    The report is generated when absent, expired or older than ``report-max-age``; its age is in the
-    annotation. When the report is needed and cannot be read the account is flagged as
-    could-not-evaluate with the error, never passed.
+    The report is generated when absent, expired or older than ``report-max-age``; its age, and
+    whether IAM wrote a new one or returned the old one, are in the annotation. When the report is
+    needed and cannot be read, is stale, has a blank or unknown value in a field the option needs,
+    or does not show a key/certificate GetAccountSummary counts (created after the report?), the
+    account is flagged as could-not-evaluate with the reason, never passed.
 
     :example:
 

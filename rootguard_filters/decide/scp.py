@@ -145,6 +145,7 @@ class OrgSnapshot:
     targets_of: dict = field(default_factory=dict)
     ou_names: dict = field(default_factory=dict)
     partition: str = "aws"
+    organization_id: str | None = None   # aws:PrincipalOrgID of every member's root
     # memos: ancestor paths, policies per target, parsed documents
     _paths: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _attached: dict | None = field(default=None, init=False, repr=False, compare=False)
@@ -307,7 +308,8 @@ def decide_root_scp(snapshot: OrgSnapshot, account_id: str,
             notes.update(policy_notes)
             if policy_denies:
                 denies.extend(policy_denies)
-                coverage = decide_coverage(denies, account_id, snapshot.partition, required)
+                coverage = decide_coverage(denies, account_id, snapshot.partition, required,
+                                           _org_context(snapshot))
                 if coverage.status == COVERED:
                     break
         if coverage is not None and coverage.status == COVERED:
@@ -347,6 +349,11 @@ def decide_root_scp(snapshot: OrgSnapshot, account_id: str,
     return non_compliant(
         f"the SCPs on {where} do not deny the root user of {account_id} everything required: "
         f"{hole} (checked {summary})", **details)
+
+
+def _org_context(snapshot) -> dict:
+    """Keys the organization fixes for every member's root (its organization id)."""
+    return {"aws:principalorgid": snapshot.organization_id} if snapshot.organization_id else {}
 
 
 def _rejections(checked, malformed, notes, coverage) -> dict:

@@ -43,7 +43,6 @@ from rootguard_filters.logic.iam_policy import (
     Statement,
     action_matches,
     evaluate_clause,
-    known_for_root,
     root_request_context,
     split_operator,
 )
@@ -243,16 +242,20 @@ def witness_text(witness: dict) -> str:
     return " ".join(parts)
 
 
-def decide_coverage(denies, account_id: str, partition: str = "aws", required=("*",)) -> Coverage:
-    """Do these Deny statements together deny ``required`` to the account's root user sign-ins?"""
+def decide_coverage(denies, account_id: str, partition: str = "aws", required=("*",),
+                    known=None) -> Coverage:
+    """Do these Deny statements together deny ``required`` to the account's root user sign-ins?
+
+    ``known`` adds keys fixed for this root (e.g. ``aws:principalorgid``), lower-case.
+    """
     required = tuple(required)
-    context = {**root_request_context(account_id, partition),
+    context = {**root_request_context(account_id, partition), **(known or {}),
                **_absent_tags(c for d in denies for c in d.clauses)}
     fixed, conditional, notes = [], [], {}
     for deny in denies:
-        free = [c for c in deny.clauses if not known_for_root(c.key)]
-        known = [c for c in deny.clauses if known_for_root(c.key)]
-        probe = DenyStatement(deny.policy_id, deny.statement, tuple(known))
+        free = [c for c in deny.clauses if c.key not in context]
+        fixed_clauses = [c for c in deny.clauses if c.key in context]
+        probe = DenyStatement(deny.policy_id, deny.statement, tuple(fixed_clauses))
         outcome, detail = _evaluate(probe, context)
         if outcome is False:
             notes[deny.label] = f"condition does not match the root user's sign-in: {detail[0]}"

@@ -390,7 +390,6 @@ ALWAYS_PRESENT_KEYS = frozenset({
 ROOT_IDENTITY_KEYS = frozenset({
     "aws:principalarn", "aws:principaltype", "aws:userid", "aws:principalaccount",
 })
-_ROOT_ABSENT_PREFIXES = ("aws:principaltag/",)
 
 
 def root_request_context(account_id: str, partition: str = "aws") -> dict:
@@ -411,11 +410,6 @@ def root_request_context(account_id: str, partition: str = "aws") -> dict:
         ASSUMED_ROOT_KEY: ABSENT,
         "aws:username": ABSENT,
     }
-
-
-def known_for_root(key: str) -> bool:
-    """Is the value (or absence) of this key fixed for every request the root user makes?"""
-    return key in root_request_context("0") or key.startswith(_ROOT_ABSENT_PREFIXES)
 
 
 def root_user_context(principal_arn: str) -> dict:

@@ -329,3 +329,13 @@ def test_action_gap_is_exact(denied, kept, required, action):
         assert not escapes(action)
     else:
         assert escapes(gap)
+
+
+def test_organization_id_is_known_for_every_member_root():
+    snap = snapshot({"p-org": [ROOT_ID]}, {"p-org": policy(
+        deny("*", {**ROOT_ONLY, "StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}))})
+    assert decide_root_scp(snap, MEMBER).status == NON_COMPLIANT  # org id unknown: a hole is possible
+    snap.organization_id = "o-abc123"
+    snap._denies.clear()
+    assert decide_root_scp(snap, MEMBER).status == COMPLIANT
+
