@@ -387,9 +387,6 @@ ALWAYS_PRESENT_KEYS = frozenset({
     "aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:userid",
     "aws:principalisawsservice",
 })
-ROOT_IDENTITY_KEYS = frozenset({
-    "aws:principalarn", "aws:principaltype", "aws:userid", "aws:principalaccount",
-})
 
 
 def root_request_context(account_id: str, partition: str = "aws") -> dict:
@@ -410,45 +407,3 @@ def root_request_context(account_id: str, partition: str = "aws") -> dict:
         ASSUMED_ROOT_KEY: ABSENT,
         "aws:username": ABSENT,
     }
-
-
-def root_user_context(principal_arn: str) -> dict:
-    """Request context of the root user signing in with its own credentials.
-
-    Only ``aws:PrincipalArn`` is known. ``aws:AssumedRoot`` is known absent: it is set only for
-    AssumeRoot sessions, which is exactly what AWS's reference SCP exempts. Every other key is unknown.
-    """
-    return {PRINCIPAL_ARN_KEY: principal_arn, ASSUMED_ROOT_KEY: ABSENT}
-
-
-@dataclass(frozen=True)
-class PrincipalConditionCheck:
-    """Whether a Condition block applies to one principal, and what else it depends on."""
-    satisfied: bool
-    principal_only: bool          # only aws:PrincipalArn clauses plus AssumeRoot exemptions
-    failed: tuple[str, ...]       # clauses that are false for this principal
-    other: tuple[str, ...]        # clauses on keys we cannot know (they narrow the statement)
-
-
-def check_principal_condition(clauses, principal_arn: str) -> PrincipalConditionCheck:
-    """Evaluate a statement's Condition for the root user's request context.
-
-    ``satisfied`` is True only when every clause is decided true for ``principal_arn`` — any clause
-    on another key (``aws:RequestedRegion``, ...) leaves it False, because the statement might not
-    apply. Clauses on ``aws:AssumedRoot`` that hold for a non-AssumeRoot request (e.g.
-    ``Null: {aws:AssumedRoot: true}``) are the allowed exemption.
-    """
-    context = root_user_context(principal_arn)
-    failed, other = [], []
-    for clause in clauses:
-        outcome, note = evaluate_clause(clause, context)
-        if clause.key not in (PRINCIPAL_ARN_KEY, ASSUMED_ROOT_KEY) or outcome is None:
-            other.append(note)
-        elif outcome is False:
-            failed.append(note)
-    return PrincipalConditionCheck(
-        satisfied=not failed and not other,
-        principal_only=not other,
-        failed=tuple(failed),
-        other=tuple(other),
-    )

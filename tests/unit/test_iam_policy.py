@@ -9,7 +9,6 @@ from rootguard_filters.logic.iam_policy import (
     PolicyDocumentError,
     action_matches,
     arn_like,
-    check_principal_condition,
     condition_satisfied,
     evaluate_clause,
     parse_condition,
@@ -207,24 +206,23 @@ def test_condition_satisfied_ands_clauses_and_prefers_false_over_unknown():
     assert condition_satisfied([unknown, false], context) is False
 
 
-def test_principal_check_accepts_principal_arn_and_assumed_root_exemption():
-    clauses = parse_condition({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
-                               "Null": {"aws:AssumedRoot": "true"}})
-    check = check_principal_condition(clauses, ROOT)
-    assert check.satisfied and check.principal_only
-    assert check.failed == () and check.other == ()
+def test_root_request_context_identifies_root_and_leaves_request_keys_unknown():
+    from rootguard_filters.logic.iam_policy import root_request_context
+    context = root_request_context("123456789012", "aws-us-gov")
+    assert context["aws:principalarn"] == "arn:aws-us-gov:iam::123456789012:root"
+    assert (context["aws:principaltype"], context["aws:userid"]) == ("Account", "123456789012")
+    assert context["aws:assumedroot"] is None  # absent: a sign-in, not an AssumeRoot session
+    assert "aws:requestedregion" not in context
+    assert evaluate_clause(clause("Null", "aws:AssumedRoot", "true"), context)[0] is True
+    assert evaluate_clause(clause("StringNotEquals", "aws:PrincipalType", "Account"), context)[0] is False
 
 
-def test_principal_check_flags_other_keys_as_narrowing():
-    clauses = parse_condition({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"},
-                               "StringEquals": {"aws:RequestedRegion": "us-east-1"}})
-    check = check_principal_condition(clauses, ROOT)
-    assert not check.satisfied and not check.principal_only
-    assert "aws:requestedregion" in check.other[0]
-
-
-def test_principal_check_reports_a_principal_that_does_not_match():
-    clauses = parse_condition({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Admin"}})
-    check = check_principal_condition(clauses, ROOT)
-    assert not check.satisfied and check.principal_only
-    assert check.failed
+def test_bool_numeric_and_ip_operators_are_evaluated():
+    context = {"aws:multifactorauthpresent": "true", "s3:max-keys": "10", "aws:sourceip": "203.0.113.7"}
+    assert evaluate_clause(clause("Bool", "aws:MultiFactorAuthPresent", "TRUE"), context)[0] is True
+    assert evaluate_clause(clause("NumericLessThan", "s3:max-keys", "10"), context)[0] is False
+    assert evaluate_clause(clause("NumericGreaterThanEquals", "s3:max-keys", "10"), context)[0] is True
+    assert evaluate_clause(clause("IpAddress", "aws:SourceIp", "203.0.113.0/24"), context)[0] is True
+    assert evaluate_clause(clause("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"), context)[0] is False
+    assert evaluate_clause(clause("NumericEquals", "s3:max-keys", "ten"), context)[0] is None
+    assert evaluate_clause(clause("DateGreaterThan", "s3:max-keys", "2020-01-01"), context)[0] is None
