@@ -180,7 +180,8 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
     elif not bases <= ({"Bool", "Null", "IpAddress", "NotIpAddress"}
                        | {b for b in bases if b and b.startswith("Numeric")}):
         values.append(WITNESS_VALUE)  # a string none of the statements names
-    if key not in ALWAYS_PRESENT_KEYS and key != RESOURCE_KEY:
+    may_be_absent = key not in ALWAYS_PRESENT_KEYS and key != RESOURCE_KEY
+    if may_be_absent and values:
         values.append(ABSENT)
     for clause in clauses:
         operator = split_operator(clause.operator)
@@ -211,6 +212,8 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
                 values.append(v.split("/")[0])
         else:
             exhaustive = False  # Date*, Binary: not evaluated
+    if may_be_absent and ABSENT not in values:
+        values.append(ABSENT)  # after the Bool / numeric values: a present value reads better
     seen, unique = set(), []
     for v in values:
         if v not in seen:

@@ -385,7 +385,9 @@ def condition_satisfied(clauses, context: dict) -> bool | None:
 ALWAYS_PRESENT_KEYS = frozenset({
     "aws:requestedregion", "aws:currenttime", "aws:epochtime", "aws:securetransport",
     "aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:userid",
-    "aws:principalisawsservice",
+    "aws:principalisawsservice", "aws:viaawsservice",
+    # every member account is in an organization
+    "aws:principalorgid", "aws:principalorgpaths",
 })
 
 
