@@ -28,12 +28,17 @@ REPORT_PERMISSIONS = ("iam:GenerateCredentialReport", "iam:GetCredentialReport")
 
 def read_report(filter_, evidence):
     """(RootReportFacts | None, metadata | None, error | None) for the account's credential report."""
-    report = evidence.credential_report(
-        max_age_seconds=filter_.data.get("report-max-age", 4 * 3600),
-        wait_seconds=filter_.data.get("report-wait", 60))
+    max_age = filter_.data.get("report-max-age", 4 * 3600)
+    report = evidence.credential_report(max_age_seconds=max_age,
+                                        wait_seconds=filter_.data.get("report-wait", 60))
     if not report.ok:
         return None, None, report.error
     meta = report.value.meta()
+    if report.value.age_seconds > max_age and not meta["stale"]:
+        # fetched once per run, for a policy that accepted an older report than this one does
+        meta.update(stale=True, max_age_seconds=max_age,
+                    refresh=f"not asked again: the run read the report once, for a policy accepting "
+                            f"{report.value.max_age_seconds} s")
     try:
         return root_report_facts(report.value.rows), meta, None
     except CredentialReportError as error:

@@ -315,3 +315,21 @@ def test_key_created_after_the_report_is_not_missed_by_active_keys(tmp_path):
                      overrides={"access-keys": None, "active-access-keys": True})
     v = verdict(results["root-access-keys-present"], "root-credentials")
     assert v["status"] == "could-not-evaluate" and "created after the report" in v["reason"]
+
+
+def test_a_stricter_max_age_later_in_the_run_sees_the_report_as_stale(tmp_path):
+    """The report is read once per run; a policy accepting less than the first reader is told so."""
+    _, calls = run(["root-recently-used"], "report-stale", tmp_path,
+                                 overrides={"report-max-age": 2 * 86400})
+    assert "GenerateCredentialReport" not in calls.operations
+    data = json.loads(json.dumps(POLICIES["root-recently-used"]))
+    data["name"] = "root-recently-used-strict"
+    data["filters"][0]["report-max-age"] = 3600
+    config = Config.empty(account_id=ACCOUNT, region="us-east-1", output_dir=str(tmp_path / "out"))
+    session = boto3.Session(region_name="us-east-1")
+    placebo.attach(session, data_path=os.path.join(FLIGHTS, "report-stale")).playback()
+    strict = Policy(data, config, session_factory=lambda *a, **k: session)
+    v = verdict(strict.run(), "root-credentials")
+    assert v["status"] == "could-not-evaluate"
+    meta = v["details"]["credential_report"]
+    assert meta["stale"] is True and meta["max_age_seconds"] == 3600 and "not asked again" in meta["refresh"]
