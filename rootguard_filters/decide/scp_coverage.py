@@ -34,7 +34,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from rootguard_filters.logic.action_globs import ActionSearchTooLarge, uncovered_action
+from rootguard_filters.logic.action_globs import (
+    ActionSearchTooLarge, distinguishing_values, uncovered_action)
 from rootguard_filters.logic.iam_policy import (
     ABSENT,
     ALWAYS_PRESENT_KEYS,
@@ -212,6 +213,10 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
                 values.append(v.split("/")[0])
         else:
             exhaustive = False  # Date*, Binary: not evaluated
+    exact = _string_classes(key, clauses)
+    if exact is not None:
+        values += exact
+        exhaustive = True
     if may_be_absent and ABSENT not in values:
         values.append(ABSENT)  # after the Bool / numeric values: a present value reads better
     seen, unique = set(), []
@@ -220,6 +225,33 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
             seen.add(v)
             unique.append(v)
     return unique, exhaustive
+
+
+_STRING_ATOMS = {  # operator -> (wildcards, ignore case)
+    "StringEquals": (False, False), "StringNotEquals": (False, False),
+    "StringEqualsIgnoreCase": (False, True), "StringNotEqualsIgnoreCase": (False, True),
+    "StringLike": (True, False), "StringNotLike": (True, False),
+}
+
+
+def _string_classes(key, clauses):
+    """For a key tested only by String operators: one value per class of values the clauses can
+    tell apart (wildcards included), so trying them is exhaustive. ``None`` when that does not apply."""
+    atoms = []
+    for clause in clauses:
+        operator = split_operator(clause.operator)
+        if operator is None or operator.qualifier or operator.base not in _STRING_ATOMS:
+            return None
+        if any("${" in v for v in clause.values):
+            return None
+        atoms += [(v, *_STRING_ATOMS[operator.base]) for v in clause.values]
+    try:
+        values = distinguishing_values(tuple(atoms))
+    except ActionSearchTooLarge:
+        return None
+    if key in ALWAYS_PRESENT_KEYS or key == RESOURCE_KEY:
+        return [v for v in values if v]  # IAM never sends an empty region, ARN...
+    return list(values)
 
 
 def _action_gap(required, denies) -> str | None:

@@ -156,3 +156,72 @@ def _spell(parents, state) -> str:
         state, char = parents[state]
         chars.append(char)
     return "".join(reversed(chars))
+
+
+# --------------------------------------------------------------------------- condition values
+
+class _Tokens:
+    """A condition value as an automaton: ``*``/``?`` wildcards (``Like`` operators) or literal text,
+    case-sensitive or not (``IgnoreCase``)."""
+
+    def __init__(self, pattern: str, wildcards: bool, ignore_case: bool):
+        self.tokens = tuple(
+            c if wildcards and c in "*?" else frozenset({c, c.lower(), c.upper()} if ignore_case else {c})
+            for c in pattern)
+
+    def start(self):
+        return self._closure({0})
+
+    def _closure(self, positions):
+        seen, todo = set(), list(positions)
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            if i < len(self.tokens) and self.tokens[i] == "*":
+                todo.append(i + 1)
+        return frozenset(seen)
+
+    def step(self, positions, char):
+        nxt = set()
+        for i in positions:
+            if i < len(self.tokens):
+                token = self.tokens[i]
+                if token == "*":
+                    nxt.add(i)
+                elif token == "?" or char in token:
+                    nxt.add(i + 1)
+        return self._closure(nxt)
+
+    def accepts(self, positions):
+        return len(self.tokens) in positions
+
+
+@lru_cache(maxsize=1024)
+def distinguishing_values(atoms: tuple, limit: int = STATE_LIMIT) -> tuple[str, ...]:
+    """One shortest string for every combination of matches the ``atoms`` can show.
+
+    ``atoms`` are ``(pattern, wildcards, ignore_case)``. Any string matches exactly the same atoms as
+    one of the returned strings, so trying these values decides every string condition on the key.
+    Raises :class:`ActionSearchTooLarge` past ``limit`` states.
+    """
+    automata = [_Tokens(p, w, i) for p, w, i in atoms]
+    mentioned = {c for p, w, _ in atoms for c in p if not (w and c in "*?")}
+    alphabet = sorted(mentioned | {c.lower() for c in mentioned} | {c.upper() for c in mentioned})
+    alphabet.append(next(c for c in "xqz0123456789" + "".join(map(chr, range(0x3b1, 0x3ca)))
+                         if c not in alphabet))  # every unmentioned character behaves like this one
+    start = tuple(a.start() for a in automata)
+    seen, queue, found = {start: ""}, deque([start]), {}
+    while queue:
+        state = queue.popleft()
+        text = seen[state]
+        found.setdefault(tuple(a.accepts(s) for a, s in zip(automata, state)), text)
+        for char in alphabet:
+            nxt = tuple(a.step(s, char) for a, s in zip(automata, state))
+            if nxt not in seen:
+                seen[nxt] = text + char
+                if len(seen) > limit:
+                    raise ActionSearchTooLarge(f"more than {limit} states comparing {len(atoms)} values")
+                queue.append(nxt)
+    return tuple(found.values())

@@ -167,9 +167,18 @@ def test_undecidable_statement_does_not_hide_a_hole_it_cannot_fill():
     assert not result.witness["action"].lower().startswith("s3:")
 
 
-def test_wildcard_conditions_without_a_hole_are_undecided_never_covered():
+def test_complementary_wildcard_conditions_are_decided_exactly():
     result, _ = coverage(deny("*", {"StringLike": {"aws:RequestedRegion": "us-*"}}),
                          deny("*", {"StringNotLike": {"aws:RequestedRegion": "us-*"}}))
+    assert result.status == COVERED
+    result, denies = coverage(deny("*", {"StringLike": {"aws:RequestedRegion": "us-*"}}),
+                              deny("*", {"StringNotLike": {"aws:RequestedRegion": ["*-*-?", "us-*"]}}))
+    assert_witness_allowed(result, denies)  # e.g. eu-west-1: matches neither statement
+
+
+def test_ip_conditions_without_a_hole_are_undecided_never_covered():
+    result, _ = coverage(deny("*", {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+                         deny("*", {"NotIpAddressIfExists": {"aws:SourceIp": "10.0.0.0/8"}}))
     assert result.status == UNDECIDED and "not proven" in result.reason
 
 
@@ -247,7 +256,7 @@ ACTION_PATTERNS = ["*", "iam:*", "iam:Create*", "s3:*", "s3:Get*", "ec2:RunInsta
 CONCRETE_ACTIONS = ["iam:CreateAccessKey", "iam:DeleteUser", "s3:GetObject", "s3:PutObject",
                     "ec2:RunInstances", "ec2:GetConsoleOutput", "sts:GetCallerIdentity",
                     "kms:Decrypt", "ram:CreateResourceShare", "organizations:LeaveOrganization"]
-REGIONS = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"]
+REGIONS = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1", "us-west-2", "ca-west-1"]
 RESOURCES = ["arn:aws:s3:::vault", "arn:aws:s3:::other", "arn:aws:iam::111111111111:user/u",
              "arn:aws:ec2:us-east-1:111111111111:instance/i-1"]
 
@@ -263,6 +272,9 @@ clauses = st.sampled_from([
     ("Bool", "aws:MultiFactorAuthPresent", ("true",)),
     ("BoolIfExists", "aws:MultiFactorAuthPresent", ("false",)),
     ("Null", "aws:MultiFactorAuthPresent", ("true",)),
+    ("StringLike", "aws:RequestedRegion", ("us-*",)),
+    ("StringNotLike", "aws:RequestedRegion", ("*-west-?",)),
+    ("StringEqualsIgnoreCase", "aws:RequestedRegion", ("EU-WEST-1",)),
 ])
 
 
@@ -271,7 +283,8 @@ def statements(draw):
     statement = {"Effect": draw(st.sampled_from(["Deny", "Deny", "Deny", "Allow"]))}
     actions = draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3, unique=True))
     statement["NotAction" if draw(st.booleans()) and draw(st.booleans()) else "Action"] = actions
-    resource = draw(st.sampled_from(["*", "*", "*", "arn:aws:s3:::vault", "not:arn:aws:s3:::vault"]))
+    resource = draw(st.sampled_from(["*", "*", "*", "arn:aws:s3:::vault", "not:arn:aws:s3:::vault",
+                                     "arn:aws:s3:::*", "not:arn:aws:iam::*"]))
     if resource.startswith("not:"):
         statement["NotResource"] = resource[4:]
     else:
