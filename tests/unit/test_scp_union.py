@@ -352,3 +352,23 @@ def test_organization_id_is_known_for_every_member_root():
     snap._denies.clear()
     assert decide_root_scp(snap, MEMBER).status == COMPLIANT
 
+
+
+def test_wildcard_resource_and_not_resource_together_cover():
+    result, _ = coverage(deny("*", ROOT_ONLY, resource="arn:aws:s3:::*"),
+                         {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::*", "Condition": ROOT_ONLY})
+    assert result.status == COVERED
+
+
+def test_distinguishing_values_cover_every_class_of_strings():
+    from rootguard_filters.logic.action_globs import distinguishing_values
+    from rootguard_filters.logic.iam_policy import string_like
+    atoms = (("us-*", True, False), ("*-west-?", True, False), ("EU-WEST-1", False, True))
+    values = distinguishing_values(atoms)
+
+    def vector(v):
+        return (string_like("us-*", v), string_like("*-west-?", v), v.casefold() == "eu-west-1")
+
+    classes = {vector(v) for v in values}
+    for probe in ["us-west-2", "eu-west-1", "EU-West-1", "ap-south-1", "us-", "", "-west-x", "eu-west-10"]:
+        assert vector(probe) in classes, probe
