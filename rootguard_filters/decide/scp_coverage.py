@@ -13,17 +13,18 @@ How it is decided:
 * Keys fixed for root (``aws:PrincipalArn``, ``aws:PrincipalType`` = ``Account``, ``aws:userid`` =
   the account id, ``aws:AssumedRoot`` absent...) are evaluated once: a statement false for root is
   dropped, one that holds regardless of the request is *unconditional*.
-* Every other key, and the resource, is free. Each key gets a finite set of candidate values — the
-  values the statements name, case and wildcard variants, a value none names, a real region, and
-  "absent" where IAM may leave the key out — which is every distinguishable case for equality,
-  Bool and numeric operators. Each combination is tried; in each, the action sets of the applying
-  statements are compared exactly (:mod:`rootguard_filters.logic.action_globs`).
+* Every other key, and the resource, is free. Each key gets a finite set of candidate values: for
+  String/Like operators and Resource patterns one value per class of strings the patterns can tell
+  apart (from their product automaton), for Bool and numeric operators the boundary values, plus a
+  value none names, a real region, and "absent" where IAM may leave the key out. That is every
+  distinguishable case for those operators. Each combination is tried; in each, the action sets of
+  the applying statements are compared exactly (:mod:`rootguard_filters.logic.action_globs`).
 * A combination whose required actions are not all denied is the witness: an action (and the
   condition values, resource) root can still use. Statements that cannot be evaluated (unknown
   operator, policy variable, Date operator) are counted as denying when a witness is looked for,
   so a witness is never one of them; if they alone stand in the way, or the candidate values are
-  not exhaustive (wildcards, IP ranges, multi-valued keys) and no witness was found, the answer is
-  undecided with the reason — never covered.
+  not exhaustive (Arn operators on free keys, IP ranges, multi-valued keys) and no witness was
+  found, the answer is undecided with the reason — never covered.
 
 AssumeRoot sessions carry ``aws:AssumedRoot``; a statement exempting them
 (``Null: {aws:AssumedRoot: true}``, as in AWS's reference SCP) still covers root sign-ins, and the
@@ -364,7 +365,7 @@ def _enumerate(required, context, fixed, conditional, notes, partition) -> Cover
         return Coverage(
             UNDECIDED,
             f"no request escaping the denies was found among {min(total, COMBINATION_LIMIT)} "
-            f"combinations of {', '.join(narrowing)}, but wildcard, IP, multi-valued or too many "
+            f"combinations of {', '.join(narrowing)}, but ARN-pattern, IP, date, multi-valued or too many "
             "conditions make that search incomplete, so coverage is not proven", None, [], notes)
     contributing = fixed + [d for d, _ in conditional if id(d) in applied]
     return _covered(contributing, notes)
