@@ -72,7 +72,8 @@ def _coverage_text(coverage: Coverage, account_id: str, partition: str, required
         labels = ", ".join(d.label for d in coverage.contributing)
         whom = (f"every principal, {arn} included"
                 if all(not d.clauses for d in coverage.contributing) else arn)
-        text = f"{labels}: together deny {_actions_text(required)} to {whom}"
+        verb = "together deny" if len(coverage.contributing) > 1 else "denies"
+        text = f"{labels}: {verb} {_actions_text(required)} to {whom}"
         return text + (f" ({ASSUMED_ROOT_NOTE})" if coverage.assumed_root_exempt else "")
     if coverage.status == HOLE:
         text = (f"the union of the deny statements that apply does not cover "

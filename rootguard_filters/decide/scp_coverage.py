@@ -33,7 +33,9 @@ result says those sessions are exempt.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from rootguard_filters.logic.action_globs import (
     ActionSearchTooLarge, distinguishing_values, uncovered_action)
@@ -44,6 +46,7 @@ from rootguard_filters.logic.iam_policy import (
     ConditionClause,
     Statement,
     action_matches,
+    date_seconds,
     evaluate_clause,
     root_request_context,
     split_operator,
@@ -160,6 +163,27 @@ def _numeric_candidates(values) -> list[str]:
     return [str(int(x)) if float(x).is_integer() else str(x) for x in out]
 
 
+_CLOCK_KEYS = ("aws:currenttime", "aws:epochtime")
+
+
+def _date_candidates(values, clock: bool) -> list[str]:
+    """Boundary dates (as ISO 8601) around every date the clauses name: every case they tell apart.
+
+    For the request clock (``aws:CurrentTime``) only now and later are requests root can still make:
+    a deny that held in the past is no hole today, one that expires is.
+    """
+    seconds = sorted({date_seconds(v) for v in values} - {None})
+    out = []
+    for n, low in enumerate(seconds):
+        out += [low - 1, low, low + 1]
+        if n + 1 < len(seconds):
+            out.append((low + seconds[n + 1]) / 2)
+    if clock:
+        now = time.time()
+        out = [now] + [x for x in out if x > now]
+    return [datetime.fromtimestamp(x, timezone.utc).isoformat().replace("+00:00", "Z") for x in out]
+
+
 def _is_number(text) -> bool:
     try:
         float(text)
@@ -180,7 +204,7 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
     elif key == "aws:requestedregion":
         values += [r for r in WITNESS_REGIONS if r not in named][:1] + list(WITNESS_REGIONS[:3])
     elif not bases <= ({"Bool", "Null", "IpAddress", "NotIpAddress"}
-                       | {b for b in bases if b and b.startswith("Numeric")}):
+                       | {b for b in bases if b and b.startswith(("Numeric", "Date"))}):
         values.append(WITNESS_VALUE)  # a string none of the statements names
     may_be_absent = key not in ALWAYS_PRESENT_KEYS and key != RESOURCE_KEY
     if may_be_absent and values:
@@ -197,6 +221,8 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
             values += ["true", "false"]
         elif base.startswith("Numeric"):
             values += _numeric_candidates(clause.values)
+        elif base.startswith("Date"):
+            values += _date_candidates(clause.values, key in _CLOCK_KEYS)
         elif base in _EQUALITY_OPERATORS:
             for v in clause.values:
                 values += [v, v.lower(), v.upper(), v.swapcase()]
@@ -213,7 +239,7 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
             for v in clause.values:
                 values.append(v.split("/")[0])
         else:
-            exhaustive = False  # Date*, Binary: not evaluated
+            exhaustive = False  # BinaryEquals: not evaluated
     exact = _string_classes(key, clauses)
     if exact is not None:
         values += exact
@@ -365,7 +391,7 @@ def _enumerate(required, context, fixed, conditional, notes, partition) -> Cover
         return Coverage(
             UNDECIDED,
             f"no request escaping the denies was found among {min(total, COMBINATION_LIMIT)} "
-            f"combinations of {', '.join(narrowing)}, but ARN-pattern, IP, date, multi-valued or too many "
+            f"combinations of {', '.join(narrowing)}, but ARN-pattern, IP, multi-valued or too many "
             "conditions make that search incomplete, so coverage is not proven", None, [], notes)
     contributing = fixed + [d for d, _ in conditional if id(d) in applied]
     return _covered(contributing, notes)

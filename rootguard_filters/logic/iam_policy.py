@@ -21,6 +21,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 
 PRINCIPAL_ARN_KEY = "aws:principalarn"
@@ -281,9 +282,24 @@ _NUMERIC_TESTS = {
     "NumericLessThan": lambda a, b: a < b, "NumericLessThanEquals": lambda a, b: a <= b,
     "NumericGreaterThan": lambda a, b: a > b, "NumericGreaterThanEquals": lambda a, b: a >= b,
 }
-# Evaluated by _value_matches; Date* and BinaryEquals stay undecidable here.
-EVALUATED_OPERATORS = (_STRING_OPERATORS | _ARN_OPERATORS | set(_NUMERIC_TESTS)
+_DATE_TESTS = {name.replace("Numeric", "Date"): test for name, test in _NUMERIC_TESTS.items()}
+# Evaluated by _value_matches; BinaryEquals stays undecidable here.
+EVALUATED_OPERATORS = (_STRING_OPERATORS | _ARN_OPERATORS | set(_NUMERIC_TESTS) | set(_DATE_TESTS)
                        | {"Bool", "IpAddress", "NotIpAddress", "Null"})
+
+
+def date_seconds(text: str):
+    """An IAM date value (ISO 8601, or epoch seconds) as epoch seconds; None if it is neither."""
+    number = _number(text)
+    if number is not None:
+        return number
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
 
 
 def _number(text: str):
@@ -305,6 +321,9 @@ def _value_matches(base: str, policy_value: str, value: str):
     if base in _NUMERIC_TESTS:
         left, right = _number(value), _number(policy_value)
         return None if left is None or right is None else _NUMERIC_TESTS[base](left, right)
+    if base in _DATE_TESTS:
+        left, right = date_seconds(value), date_seconds(policy_value)
+        return None if left is None or right is None else _DATE_TESTS[base](left, right)
     if base == "Bool":
         return value.lower() == policy_value.lower()
     if base in ("IpAddress", "NotIpAddress"):

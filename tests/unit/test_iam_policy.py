@@ -217,7 +217,7 @@ def test_root_request_context_identifies_root_and_leaves_request_keys_unknown():
     assert evaluate_clause(clause("StringNotEquals", "aws:PrincipalType", "Account"), context)[0] is False
 
 
-def test_bool_numeric_and_ip_operators_are_evaluated():
+def test_bool_numeric_date_and_ip_operators_are_evaluated():
     context = {"aws:multifactorauthpresent": "true", "s3:max-keys": "10", "aws:sourceip": "203.0.113.7"}
     assert evaluate_clause(clause("Bool", "aws:MultiFactorAuthPresent", "TRUE"), context)[0] is True
     assert evaluate_clause(clause("NumericLessThan", "s3:max-keys", "10"), context)[0] is False
@@ -225,4 +225,8 @@ def test_bool_numeric_and_ip_operators_are_evaluated():
     assert evaluate_clause(clause("IpAddress", "aws:SourceIp", "203.0.113.0/24"), context)[0] is True
     assert evaluate_clause(clause("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"), context)[0] is False
     assert evaluate_clause(clause("NumericEquals", "s3:max-keys", "ten"), context)[0] is None
-    assert evaluate_clause(clause("DateGreaterThan", "s3:max-keys", "2020-01-01"), context)[0] is None
+    assert evaluate_clause(clause("DateGreaterThan", "s3:max-keys", "2020-01-01"), context)[0] is False
+    dated = {"aws:currenttime": "2026-11-27T12:00:00Z", "aws:tokenissuetime": "yesterday"}
+    assert evaluate_clause(clause("DateGreaterThan", "aws:CurrentTime", "2026-01-01T00:00:00Z"), dated)[0] is True
+    assert evaluate_clause(clause("DateLessThan", "aws:CurrentTime", "1800000000"), dated)[0] is True
+    assert evaluate_clause(clause("DateLessThan", "aws:TokenIssueTime", "2026-01-01"), dated)[0] is None

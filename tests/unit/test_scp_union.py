@@ -372,3 +372,11 @@ def test_distinguishing_values_cover_every_class_of_strings():
     classes = {vector(v) for v in values}
     for probe in ["us-west-2", "eu-west-1", "EU-West-1", "ap-south-1", "us-", "", "-west-x", "eu-west-10"]:
         assert vector(probe) in classes, probe
+
+
+def test_a_deny_that_has_expired_or_will_expire_is_judged_from_now_on():
+    started = coverage(deny("*", {**ROOT_ONLY, "DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}))[0]
+    assert started.status == COVERED  # every request from now on is after 2020
+    result, denies = coverage(deny("*", {**ROOT_ONLY, "DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}))
+    assert_witness_allowed(result, denies)
+    assert result.witness["conditions"]["aws:currenttime"].startswith("2999-01-01")
