@@ -118,10 +118,13 @@ def deny_statements(document, policy_id: str | None = None) -> tuple[list, dict]
         if st.not_principal is not None or not _principal_is_everyone(st.principal):
             notes[label] = "names a Principal/NotPrincipal (SCPs support neither), so it is not counted"
             continue
+        if st.resources is None and st.not_resources is None:
+            notes[label] = "has no Resource or NotResource (AWS rejects such a policy), so it is not counted"
+            continue
         clauses = list(st.conditions)
         if st.not_resources is not None:
             clauses.append(ConditionClause("StringNotLike", RESOURCE_KEY, st.not_resources))
-        elif st.resources is not None and "*" not in st.resources:
+        elif "*" not in st.resources:
             clauses.append(ConditionClause("StringLike", RESOURCE_KEY, st.resources))
         denies.append(DenyStatement(policy_id, st, tuple(clauses)))
     return denies, notes

@@ -380,3 +380,8 @@ def test_a_deny_that_has_expired_or_will_expire_is_judged_from_now_on():
     result, denies = coverage(deny("*", {**ROOT_ONLY, "DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}))
     assert_witness_allowed(result, denies)
     assert result.witness["conditions"]["aws:currenttime"].startswith("2999-01-01")
+
+
+def test_a_deny_without_any_resource_element_is_not_relied_on():
+    ok, reason = document_denies_root(policy({"Effect": "Deny", "Action": "*", "Condition": ROOT_ONLY}), MEMBER)
+    assert not ok and "no Resource or NotResource" in reason
