@@ -1,4 +1,5 @@
 """Importing this module registers every filter and action of the pack on c7n's registries."""
+from rootguard_filters import alarm_action  # noqa: F401
 from rootguard_filters import alarm_chain  # noqa: F401
 from rootguard_filters import centralized_root  # noqa: F401
 from rootguard_filters import contacts  # noqa: F401

@@ -8,7 +8,8 @@ from c7n.config import Config
 from c7n.policy import Policy
 
 import rootguard_filters
-import rootguard_filters.alarm_chain  # noqa: F401  (registers the filter and action)
+import rootguard_filters.alarm_action  # noqa: F401  (registers the action)
+import rootguard_filters.alarm_chain  # noqa: F401  (registers the filter)
 
 rootguard_filters.register()
 

@@ -6,7 +6,8 @@ import yaml
 from c7n import schema
 from c7n.resources import load_resources
 
-import rootguard_filters.alarm_chain  # noqa: F401  (registers the filter and action)
+import rootguard_filters.alarm_action  # noqa: F401  (registers the action)
+import rootguard_filters.alarm_chain  # noqa: F401  (registers the filter)
 from rootguard_filters import catalog
 
 REPO = Path(__file__).resolve().parents[2]
