@@ -3,18 +3,16 @@ that the ``root-usage-alarm`` filter (``alarm_chain.py``) checks."""
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
-from c7n.actions import BaseAction
 from c7n.exceptions import PolicyExecutionError
 from c7n.resources.account import Account
 from c7n.utils import type_schema
 
-from rootguard_filters import evidence as run_evidence
 from rootguard_filters.alarm_chain import (
-    ACTIONS_ANNOTATION, ASSUME_ROOT_PATTERN, CHAIN_READ_PERMISSIONS, METRIC_NAMESPACE, NAME_PREFIX, TAGS,
+    ASSUME_ROOT_PATTERN, CHAIN_READ_PERMISSIONS, METRIC_NAMESPACE, NAME_PREFIX, TAGS,
     TIER_PATTERNS, TOPIC_NAME, ChainReader)
 from rootguard_filters.decide.alarm_chain import arn_parts, parse_log_group_arn, trail_problem
 from rootguard_filters.evidence import AccountEvidence, describe_error, retry
-from rootguard_filters.options import CheckedOptions
+from rootguard_filters.writes import RecordedAction, WriteFailed
 
 log = logging.getLogger("custodian.rootguard")
 
@@ -28,25 +26,35 @@ def aws_call(operation, method, **params):
 
 
 class _Plan:
-    """The writes an account needs, described before any is made (dryrun shows the list)."""
+    """The writes an account needs, described before any is made (dryrun records the list)."""
 
     def __init__(self):
         self.steps = []
 
-    def add(self, description, operation, method, **params):
-        self.steps.append((description, operation, method, params))
+    def add(self, description, operation, method, target=None, **params):
+        self.steps.append((description, operation, method, target, params))
 
     @property
     def descriptions(self):
         return [description for description, *_ in self.steps]
 
-    def apply(self):
-        for _, operation, method, params in self.steps:
-            aws_call(operation, method, **params)
+    def apply(self, log_, resources, account):
+        """Make (or, dryrun, record) each write in order; the first failure stops the rest.
+
+        Returns the descriptions of the writes made before a failure, or None when none failed.
+        """
+        for index, (description, operation, method, target, params) in enumerate(self.steps):
+            try:
+                log_.write(resources, account, operation, target, description, method, **params)
+            except WriteFailed as failure:
+                log_.not_attempted(resources, account, [(op, t, d) for d, op, _, t, _ in self.steps[index + 1:]],
+                                   f"stopped at the first failure ({operation})")
+                return [d for d, *_ in self.steps[:index]], str(failure)
+        return None, None
 
 
 @Account.action_registry.register("create-root-usage-alarm")
-class CreateRootUsageAlarm(CheckedOptions, BaseAction):
+class CreateRootUsageAlarm(RecordedAction):
     """Completes the root-usage alarm chain on the log group of the account's existing trail.
 
     Picks the first trail that is multi-region, logging, records read and write management events and
@@ -59,9 +67,13 @@ class CreateRootUsageAlarm(CheckedOptions, BaseAction):
     account only, the filter and alarm ``rootguard-assume-root-issued`` on every sts:AssumeRoot call.
 
     Only resources named ``rootguard-...`` are created or updated, each only when it differs from what
-    is wanted, so a second run makes no write call. With ``dryrun`` (as in Lambda modes'
-    execution-options) the writes are listed in the annotation ``c7n:rootguard-actions``, not made.
-    When no trail can carry the chain (none delivers to CloudWatch Logs, or those that do are
+    is wanted, so a second run makes no write call. An existing ``rootguard-...`` alarm is merged,
+    not replaced: alarm, OK and insufficient-data actions someone added and its description are
+    kept, the topic is added. Every write is a record (account, call, target, result) under
+    ``c7n:rootguard-actions`` and in the ``action-*`` file, followed by a summary record; with
+    ``--dryrun`` (or dryrun in Lambda modes' execution-options) the records say what would be
+    written. A failed write stops the later ones, and the summary names what was already created
+    (e.g. topic, subscription and metric filter before a failed PutMetricAlarm). When no trail can carry the chain (none delivers to CloudWatch Logs, or those that do are
     single-region, not logging, or incomplete) the action stops with PolicyExecutionError naming the
     reason; it never creates or changes trails.
 
@@ -107,12 +119,13 @@ class CreateRootUsageAlarm(CheckedOptions, BaseAction):
         return sorted(perms)
 
     def process(self, resources):
-        for resource in resources:
-            resource.setdefault(ACTIONS_ANNOTATION, {})[self.type] = self.complete_chain()
-        return resources
-
-    def complete_chain(self):
         evidence = AccountEvidence(self.manager)
+        log_ = self.write_log(evidence.account_id)
+        if resources:
+            self.complete_chain(evidence, log_, resources)
+        return log_.records
+
+    def complete_chain(self, evidence, log_, resources):
         trail = self.chain_trail(evidence)
         log_group = parse_log_group_arn(trail["CloudWatchLogsLogGroupArn"])
         session = evidence.session()
@@ -130,17 +143,18 @@ class CreateRootUsageAlarm(CheckedOptions, BaseAction):
                                        "sts:AssumeRoot issued: a privileged root session on a member account")
             else:
                 notes.append("not the organization's management account: no AssumeRoot alarm")
-        dryrun = bool(self.manager.config.dryrun)
-        if plan.steps and not dryrun:
-            plan.apply()
-            # Later policies of this run must see the new chain, not the evidence read before it.
-            run_evidence.RUN_CACHE.forget_account(evidence.account_id)
-        status = "dryrun" if dryrun else ("changed" if plan.steps else "unchanged")
-        log.info("rootguard: create-root-usage-alarm %s on %s: %s", evidence.account_id, status,
-                 "; ".join(plan.descriptions) or "nothing to do")
-        return {"status": status, "trail": trail["TrailARN"], "log_group": log_group.name,
-                "region": log_group.region, "topic": topic,
-                ("would" if dryrun else "done"): plan.descriptions, "notes": notes}
+        made, error = plan.apply(log_, resources, evidence.account_id)
+        if error:
+            status = "partial"
+            detail = (f"{error}; already made before it: {'; '.join(made) or 'nothing'}; "
+                      "the next run completes the chain")
+        else:
+            status = "planned" if self.dryrun else ("changed" if plan.steps else "unchanged")
+            detail = "; ".join(plan.descriptions) or "chain already complete"
+        log.info("rootguard: create-root-usage-alarm %s on %s: %s", evidence.account_id, status, detail)
+        log_.note(resources, evidence.account_id, status, detail, target=log_group.name,
+                  trail=trail["TrailARN"], log_group=log_group.name, region=log_group.region,
+                  topic=topic, notes=notes, writes=plan.descriptions)
 
     def chain_trail(self, evidence):
         """The first trail whose own links hold; PolicyExecutionError when there is none."""
@@ -174,12 +188,12 @@ class CreateRootUsageAlarm(CheckedOptions, BaseAction):
             topic = f"arn:{evidence.partition}:sns:{region}:{evidence.account_id}:{TOPIC_NAME}"
             exists = self.topic_exists(sns, topic)
             if not exists:
-                plan.add(f"create SNS topic {topic}", "sns:CreateTopic", sns.create_topic,
+                plan.add(f"create SNS topic {topic}", "sns:CreateTopic", sns.create_topic, topic,
                          Name=TOPIC_NAME, Tags=TAGS)
         email = self.data.get("email")
         if email and not (exists and self.has_email_subscription(sns, topic, email)):
             plan.add(f"subscribe {email} to {topic} (pending until confirmed)", "sns:Subscribe",
-                     sns.subscribe, TopicArn=topic, Protocol="email", Endpoint=email)
+                     sns.subscribe, topic, TopicArn=topic, Protocol="email", Endpoint=email)
         return topic
 
     @staticmethod
@@ -221,23 +235,42 @@ class CreateRootUsageAlarm(CheckedOptions, BaseAction):
         if not (current and current.get("filterPattern") == pattern and
                 [_pick(t, transformation) for t in current.get("metricTransformations", [])] == [transformation]):
             plan.add(f"{'update' if current else 'create'} metric filter {name} on {log_group}",
-                     "logs:PutMetricFilter", logs.put_metric_filter, logGroupName=log_group,
+                     "logs:PutMetricFilter", logs.put_metric_filter, f"{log_group}:{name}", logGroupName=log_group,
                      filterName=name, filterPattern=pattern, metricTransformations=[transformation])
 
         cloudwatch = clients["cloudwatch"]
-        wanted = {
-            "AlarmName": name, "AlarmDescription": f"rootguard: {description}", "ActionsEnabled": True,
-            "AlarmActions": [topic], "MetricName": metric_name, "Namespace": METRIC_NAMESPACE,
+        owned = {
+            "AlarmName": name, "ActionsEnabled": True,
+            "MetricName": metric_name, "Namespace": METRIC_NAMESPACE,
             "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "DatapointsToAlarm": 1,
             "Threshold": 1.0, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             "TreatMissingData": "notBreaching",
         }
         alarms = aws_call("cloudwatch:DescribeAlarms", cloudwatch.describe_alarms,
                           AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
-        if not (alarms and _pick(alarms[0], wanted) == wanted):
-            plan.add(f"{'update' if alarms else 'create'} alarm {name} on {METRIC_NAMESPACE}/{metric_name} "
-                     f"notifying {topic}", "cloudwatch:PutMetricAlarm", cloudwatch.put_metric_alarm,
-                     Tags=TAGS, **wanted)
+        current = alarms[0] if alarms else None
+        if current and _pick(current, owned) == owned and topic in (current.get("AlarmActions") or []):
+            return
+        # PutMetricAlarm replaces the whole alarm: carry over what someone else added (other alarm,
+        # OK and insufficient-data actions, their description) so the update only adds ours.
+        merged = merge_alarm(current, owned, topic, f"rootguard: {description}")
+        plan.add(f"{'update' if current else 'create'} alarm {name} on {METRIC_NAMESPACE}/{metric_name} "
+                 f"notifying {topic}" + (" (existing actions kept)" if current else ""),
+                 "cloudwatch:PutMetricAlarm", cloudwatch.put_metric_alarm, name,
+                 **({} if current else {"Tags": TAGS}), **merged)
+
+
+def merge_alarm(current, owned, topic, description):
+    """PutMetricAlarm parameters: ``owned`` settings, ``topic`` added to the alarm actions, and
+    everything of ``current`` (the alarm as DescribeAlarms shows it, or None) the pack does not own."""
+    current = current or {}
+    merged = dict(owned)
+    merged["AlarmDescription"] = current.get("AlarmDescription") or description
+    merged["AlarmActions"] = list(dict.fromkeys([*(current.get("AlarmActions") or []), topic]))
+    for key in ("OKActions", "InsufficientDataActions"):
+        if current.get(key):
+            merged[key] = list(current[key])
+    return merged
 
 
 def _pick(mapping, keys):

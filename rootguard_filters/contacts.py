@@ -8,9 +8,10 @@ GetContactInformation says "The management account can't specify its own Account
 operation in standalone context by not including the AccountId parameter."
 """
 import logging
+import re
 
-from botocore.exceptions import ClientError
-from c7n.actions import BaseAction
+from botocore.exceptions import BotoCoreError, ClientError
+from c7n.exceptions import PolicyValidationError
 from c7n.resources.account import Account
 from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
@@ -19,12 +20,11 @@ from rootguard_filters.base import RootguardFilter, inactive_status
 from rootguard_filters.decide.contacts import (
     CONTACT_TYPES, DEFAULT_REQUIRED, ContactsEvidence, decide_alternate_contacts, types_to_read)
 from rootguard_filters.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
-from rootguard_filters.options import CheckedOptions
 from rootguard_filters.verdict import not_applicable
+from rootguard_filters.writes import RecordedAction, WriteFailed
 
 log = logging.getLogger("custodian.rootguard")
 
-ACTIONS_ANNOTATION_KEY = "c7n:rootguard-actions"
 NOT_FOUND = "ResourceNotFoundException"
 
 # ---- evidence ------------------------------------------------------------------------------------
@@ -219,8 +219,10 @@ CONTACT_SCHEMA = {
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 64},
         "title": {"type": "string", "minLength": 1, "maxLength": 50},
-        "email": {"type": "string", "maxLength": 254, "pattern": r"^[\w+=.#|!&-]+@[\w.-]+\.\w+$"},
-        "phone": {"type": "string", "maxLength": 25, "pattern": r"^[\s0-9()+-]+$"},
+        "email": {"type": "string", "maxLength": 254,
+                  "pattern": r"^([\w+=.#|!&-]+@[\w.-]+\.\w+|\{[A-Za-z_][A-Za-z0-9_]*\})$"},
+        "phone": {"type": "string", "maxLength": 25,
+                  "pattern": r"^([\s0-9()+-]+|\{[A-Za-z_][A-Za-z0-9_]*\})$"},
     },
 }
 API_FIELDS = {"name": "Name", "title": "Title", "email": "EmailAddress", "phone": "PhoneNumber"}
@@ -241,7 +243,20 @@ def contact_differs(current, desired):
         for f, v in desired.items())
 
 
-class SetAlternateContactBase(CheckedOptions, BaseAction):
+# RFC 2606 / 6761 names reserved for documentation and testing: never a real recovery contact.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
+PLACEHOLDER_TLDS = (".example", ".invalid", ".test", ".localhost")
+UNEXPANDED = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+def placeholder_email(email):
+    """True for an address at a domain reserved for examples (example.com, *.invalid, ...)."""
+    domain = email.rsplit("@", 1)[-1].strip().lower().rstrip(".")
+    return (domain in PLACEHOLDER_DOMAINS or any(domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
+            or domain.endswith(PLACEHOLDER_TLDS))
+
+
+class SetAlternateContactBase(RecordedAction):
     """Shared logic; subclasses say which account a resource is (None: the caller's own)."""
 
     schema = type_schema(
@@ -255,20 +270,47 @@ class SetAlternateContactBase(CheckedOptions, BaseAction):
     schema_alias = False
     permissions = ("account:GetAlternateContact", "account:PutAlternateContact")
 
+    def validate(self):
+        for contact_type, values in self.data.get("contacts", {}).items():
+            email = values.get("email", "")
+            if placeholder_email(email):
+                raise PolicyValidationError(
+                    f"{self.type}: contacts.{contact_type}.email {email!r} is a placeholder "
+                    f"(reserved example domain): set the real {contact_type} contact")
+        return self
+
     def target_account(self, resource, evidence):
         raise NotImplementedError
 
+    def skip_reason(self, resource):
+        return None
+
     def process(self, resources):
         evidence = AccountEvidence(self.manager)
+        log_ = self.write_log(evidence.account_id)
+        unset = sorted(f"contacts.{t}.{k}" for t, values in self.data["contacts"].items()
+                       for k, v in values.items() if UNEXPANDED.match(str(v)))
         for resource in resources:
-            report = self.set_contacts(evidence, self.target_account(resource, evidence))
-            resource.setdefault(ACTIONS_ANNOTATION_KEY, {})[self.type] = report
+            target = self.target_account(resource, evidence)
+            account = target or evidence.account_id
+            if unset:
+                log_.note([resource], account, "skipped",
+                          f"{', '.join(unset)} not set: pass the policy variables (--vars-file)")
+                continue
+            reason = self.skip_reason(resource)
+            if reason:
+                log_.note([resource], account, "skipped", reason)
+                continue
+            try:
+                self.set_contacts(evidence, target, [resource], log_)
+            except (ClientError, BotoCoreError) as error:   # one account never stops the others
+                message, _ = describe_error(_call_label("PutAlternateContact", target), error)
+                log_.note([resource], account, "failed", message)
+        return log_.records
 
-    def set_contacts(self, evidence, target):
-        """Write each configured contact that differs from the account's; return what happened."""
-        dryrun = bool(self.manager.config.dryrun)
-        report = {"account_id": target or evidence.account_id, "dryrun": dryrun,
-                  "set": [], "unchanged": [], "errors": {}}
+    def set_contacts(self, evidence, target, resources, log_):
+        """Write each configured contact type that is unset or differs from the policy's values."""
+        account = target or evidence.account_id
         client = None
         for contact_type in CONTACT_TYPES:
             if contact_type not in self.data["contacts"]:
@@ -277,38 +319,38 @@ class SetAlternateContactBase(CheckedOptions, BaseAction):
             # Compare first: never write what is already there (and never write blind).
             current = alternate_contact(evidence, contact_type, target)
             if not current.ok:
-                report["errors"][contact_type] = current.error
+                log_.note(resources, account, "failed",
+                          f"{contact_type} not compared, so not written: {current.error}",
+                          target=contact_type)
                 continue
             if not contact_differs(current.value, desired):
-                report["unchanged"].append(contact_type)
-                continue
-            report["set"].append(contact_type)
-            if dryrun:
+                log_.note(resources, account, "unchanged", f"{contact_type} already as configured",
+                          target=contact_type)
                 continue
             client = client or evidence.client("account")
+            was = (current.value or {}).get("EmailAddress")
             try:
-                retry(client.put_alternate_contact, AlternateContactType=contact_type,
-                      **desired, **_account_params(target))
-                # the next read in this run must see the contact just written
-                RUN_CACHE.forget((evidence.account_id, "account", "GetAlternateContact", contact_type, target))
-            except ClientError as error:
-                report["set"].remove(contact_type)
-                report["errors"][contact_type] = describe_error(
-                    _call_label("PutAlternateContact", target, contact_type), error)[0]
-        for contact_type, error in report["errors"].items():
-            log.warning("rootguard: %s for %s %s not set: %s",
-                        self.type, report["account_id"], contact_type, error)
-        return report
+                log_.write(resources, account, _call_label("PutAlternateContact", target, contact_type),
+                           contact_type,
+                           f"set {contact_type} to {desired['EmailAddress']} (was {was or 'unset'})",
+                           client.put_alternate_contact, AlternateContactType=contact_type,
+                           **desired, **_account_params(target))
+            except WriteFailed:
+                continue   # recorded; the other contact types are independent writes
 
 
 @Account.action_registry.register("set-alternate-contact")
 class AccountSetAlternateContact(SetAlternateContactBase):
-    """Sets the account's alternate contacts to the values in the policy, writing only those that
-    differ (a second run writes nothing); ``--dryrun`` writes nothing.
+    """Sets the account's alternate contacts to the values in the policy, writing only the types
+    that are unset or differ from them (a second run writes nothing; types not listed are never
+    touched).
 
     Each type under ``contacts`` (SECURITY, OPERATIONS, BILLING) needs ``name``, ``title``,
-    ``email`` and ``phone``. The annotation ``c7n:rootguard-actions.set-alternate-contact`` lists
-    the types set, unchanged and failed.
+    ``email`` and ``phone``; values may be policy variables (``"{security_email}"``, given with
+    ``--vars-file``), and an address at a reserved example domain (example.com, ``*.invalid``...)
+    fails validation. Every write and decision is a record under ``c7n:rootguard-actions`` and in
+    the ``action-*`` file; ``--dryrun`` records the writes it would make. A read or write error is
+    recorded for that account and contact type; the others go on.
 
     :example:
 
@@ -322,9 +364,9 @@ class AccountSetAlternateContact(SetAlternateContactBase):
             actions:
               - type: set-alternate-contact
                 contacts:
-                  SECURITY: {name: Security Team, title: CISO, email: security@example.com,
+                  SECURITY: {name: Security Team, title: CISO, email: "{security_email}",
                              phone: "+1 555 0100"}
-                  OPERATIONS: {name: Ops Team, title: SRE lead, email: ops@example.com,
+                  OPERATIONS: {name: Ops Team, title: SRE lead, email: "{ops_email}",
                                phone: "+1 555 0101"}
     """
 
@@ -335,9 +377,10 @@ class AccountSetAlternateContact(SetAlternateContactBase):
 @OrgAccount.action_registry.register("set-alternate-contact")
 class OrgAccountSetAlternateContact(SetAlternateContactBase):
     """Sets each organization account's alternate contacts to the values in the policy from the
-    management account (``AccountId`` for members), writing only those that differ.
+    management account (``AccountId`` for members), writing only those that are unset or differ.
+    Suspended and closing accounts are skipped, as the filter does.
 
-    Options and annotation as for the ``aws.account`` action of the same name.
+    Options and records as for the ``aws.account`` action of the same name.
 
     :example:
 
@@ -351,9 +394,13 @@ class OrgAccountSetAlternateContact(SetAlternateContactBase):
             actions:
               - type: set-alternate-contact
                 contacts:
-                  SECURITY: {name: Security Team, title: CISO, email: security@example.com,
+                  SECURITY: {name: Security Team, title: CISO, email: "{security_email}",
                              phone: "+1 555 0100"}
     """
 
     def target_account(self, resource, evidence):
         return own_or_member(resource["Id"], evidence)
+
+    def skip_reason(self, resource):
+        status = inactive_status(resource)
+        return f"account {resource['Id']} is {status}, not active: not written" if status else None

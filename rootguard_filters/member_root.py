@@ -5,8 +5,7 @@ The decisions live in ``decide/member_root.py``.
 """
 import logging
 
-from botocore.exceptions import BotoCoreError, ClientError
-from c7n.actions import BaseAction
+from botocore.exceptions import ClientError
 from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
@@ -14,10 +13,10 @@ from rootguard_filters.base import RootguardFilter, inactive_status
 from rootguard_filters.decide.member_root import (
     CREDENTIAL_CONDITIONS, CREDENTIAL_KINDS, MFA_STATES, RootAudit, decide_member_root_credentials,
     deletion_plan)
-from rootguard_filters.evidence import RUN_CACHE, describe_error, guarded, retry
-from rootguard_filters.options import CheckedOptions
-from rootguard_filters.organization import OrgReader, ReadFailed, annotate_action
+from rootguard_filters.evidence import RUN_CACHE, guarded, retry
+from rootguard_filters.organization import OrgReader, ReadFailed
 from rootguard_filters.verdict import could_not_evaluate, not_applicable
+from rootguard_filters.writes import RecordedAction, WriteFailed
 
 log = logging.getLogger("custodian.rootguard")
 
@@ -178,14 +177,17 @@ class MemberRootCredentials(RootguardFilter):
 
 
 @OrgAccount.action_registry.register("delete-root-credentials")
-class DeleteRootCredentials(CheckedOptions, BaseAction):
+class DeleteRootCredentials(RecordedAction):
     """Deletes the selected root credentials of member accounts through AssumeRoot.
 
-    Assumes root in each member with the ``IAMDeleteRootUserCredentials`` task, lists what root
-    holds and removes only the kinds in ``credentials``: ``login-profile`` (password),
-    ``access-keys``, ``signing-certificates``, ``mfa-devices`` (deactivated). The management
-    account and suspended accounts are skipped. Each deletion is annotated; a member with nothing
-    left to delete gets no write, and ``--dryrun`` (or ``dryrun`` in the config) only reports. Needs
+    Lists what root holds (an ``IAMAuditRootUserCredentials`` session) and removes only the kinds in
+    ``credentials``: ``login-profile`` (password), ``access-keys``, ``signing-certificates``,
+    ``mfa-devices`` (deactivated), through an ``IAMDeleteRootUserCredentials`` session. Each step
+    leaves root no weaker than before: password, keys and certificates go first, MFA last and only
+    once root holds no password, key or certificate; the first failure stops the member's deletions
+    and every record names what was removed, what failed and what was not attempted. The management
+    account and suspended accounts are skipped. A member with nothing left to delete gets no write;
+    ``--dryrun`` records the deletions it would make and never assumes the delete task. Needs
     centralized root access (RootSessions) enabled.
 
     :example:
@@ -210,48 +212,64 @@ class DeleteRootCredentials(CheckedOptions, BaseAction):
     schema_alias = False
     # The IAM list/delete calls run as the member's root under the task policy, not as the caller.
     permissions = ("organizations:DescribeOrganization", "sts:AssumeRoot")
+    # The remediation role may assume root only with the two task policies the pack uses
+    # (condition key sts:TaskPolicyArn, IAM User Guide "Perform a privileged task on a member account").
+    permission_scopes = {"sts:AssumeRoot": [{
+        "Resource": "arn:aws:iam::*:root",
+        "Condition": {"ArnEquals": {"sts:TaskPolicyArn": [
+            f"arn:aws:iam::aws:policy/root-task/{AUDIT_TASK}",
+            f"arn:aws:iam::aws:policy/root-task/{DELETE_TASK}"]}}}]}
 
     DELETES = {
-        "login-profile": ("DeleteLoginProfile", lambda iam, _: iam.delete_login_profile()),
-        "access-keys": ("DeleteAccessKey",
+        "login-profile": ("iam:DeleteLoginProfile", lambda iam, _: iam.delete_login_profile()),
+        "access-keys": ("iam:DeleteAccessKey",
                         lambda iam, key: iam.delete_access_key(AccessKeyId=key)),
-        "signing-certificates": ("DeleteSigningCertificate",
+        "signing-certificates": ("iam:DeleteSigningCertificate",
                                  lambda iam, cert: iam.delete_signing_certificate(CertificateId=cert)),
-        "mfa-devices": ("DeactivateMFADevice",
+        "mfa-devices": ("iam:DeactivateMFADevice",
                         lambda iam, serial: iam.deactivate_mfa_device(SerialNumber=serial)),
     }
 
     def process(self, resources):
         reader = OrgReader(self.manager)
-        dryrun = bool(self.manager.config.dryrun)
+        log_ = self.write_log(reader.evidence.account_id)
         for resource in resources:
             try:
-                self.process_member(reader, resource, dryrun)
+                self.process_member(reader, resource, log_)
             except ReadFailed as failure:
-                self._record(resource, "failed", str(failure))
+                log_.note([resource], resource["Id"], "failed", str(failure))
+        return log_.records
 
-    def process_member(self, reader, resource, dryrun):
+    def process_member(self, reader, resource, log_):
+        member = resource["Id"]
         skip = member_scope(reader, resource)
         if skip:
-            return self._record(resource, "skipped", skip.reason)
-        session = RootSession(reader, resource["Id"], DELETE_TASK, cached=False)
-        plan = deletion_plan(session.audit(last_used=False), self.data["credentials"])
+            return log_.note([resource], member, "skipped", skip.reason)
+        # Read with the audit task (read-only); the delete task is assumed only to delete.
+        audit = RootSession(reader, member, AUDIT_TASK, cached=False).audit(last_used=False)
+        plan, held_back = deletion_plan(audit, self.data["credentials"])
+        if held_back:
+            log_.note([resource], member, "held-back", held_back)
         if not plan:
-            return self._record(resource, "nothing-to-delete",
-                                f"root holds none of {', '.join(self.data['credentials'])}")
-        for kind, ident in plan:
-            operation, delete = self.DELETES[kind]
-            if dryrun:
-                self._record(resource, "would-delete", f"{kind} {ident}", kind=kind, id=ident)
-                continue
+            if not held_back:
+                log_.note([resource], member, "nothing-to-delete",
+                          f"root holds none of {', '.join(self.data['credentials'])}")
+            return None
+        session = None if self.dryrun else RootSession(reader, member, DELETE_TASK, cached=False)
+        for index, (kind, ident) in enumerate(plan):
+            call, delete = self.DELETES[kind]
+            detail = f"{'deactivate' if kind == 'mfa-devices' else 'delete'} root {kind} {ident}"
             try:
-                retry(delete, session.iam, ident)
-            except (ClientError, BotoCoreError) as error:
-                message, _ = describe_error(f"iam:{operation} (as root of {resource['Id']})", error)
-                log.error("rootguard: %s", message)
-                self._record(resource, "failed", message, kind=kind, id=ident)
-            else:
-                self._record(resource, "deleted", f"{kind} {ident}", kind=kind, id=ident)
-
-    def _record(self, resource, result, detail, **extra):
-        annotate_action(resource, {"action": self.type, "result": result, "detail": detail, **extra})
+                iam = session.iam if session else None
+                log_.write([resource], member, f"{call} (as root of {member})", ident, detail,
+                           lambda: delete(iam, ident))
+            except (WriteFailed, ReadFailed) as failure:
+                if isinstance(failure, ReadFailed):   # AssumeRoot with the delete task failed
+                    log_.note([resource], member, "failed", str(failure),
+                              call="sts:AssumeRoot", target=DELETE_TASK)
+                    index -= 1
+                log_.not_attempted([resource], member, [
+                    (f"{self.DELETES[k][0]} (as root of {member})", i, f"{k} {i}")
+                    for k, i in plan[index + 1:]], f"stopped at the first failure ({kind} {ident})")
+                return None
+        return None

@@ -4,20 +4,17 @@ The decisions live in ``decide/scp.py`` (coverage) and ``decide/scp_plan.py`` (w
 """
 import logging
 
-from botocore.exceptions import BotoCoreError, ClientError
-from c7n.actions import BaseAction
 from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
 from rootguard_filters.base import RootguardFilter
 from rootguard_filters.decide.scp import decide_root_scp
-from rootguard_filters.decide.scp_plan import TARGETS, plan_root_scp, reference_deny_root_scp
-from rootguard_filters.evidence import describe_error
-from rootguard_filters.options import CheckedOptions
+from rootguard_filters.decide.scp_plan import (
+    DEFAULT_POLICY_NAME, MANAGED_TAG, TARGETS, plan_root_scp, reference_deny_root_scp)
 from rootguard_filters.organization import (
-    ORG_READ_PERMISSIONS, SCP, STALE_FIX, OrgReader, ReadFailed, annotate_action, org_snapshot,
-    stale_resource_ids)
+    ORG_READ_PERMISSIONS, SCP, STALE_FIX, OrgReader, ReadFailed, org_snapshot, stale_resource_ids)
 from rootguard_filters.verdict import could_not_evaluate
+from rootguard_filters.writes import RecordedAction, WriteFailed
 
 log = logging.getLogger("custodian.rootguard")
 
@@ -73,16 +70,24 @@ class RootScp(RootguardFilter):
 
 
 @OrgAccount.action_registry.register("attach-root-scp")
-class AttachRootScp(CheckedOptions, BaseAction):
+class AttachRootScp(RecordedAction):
     """Attaches an SCP that denies the root user, so each account's root is covered.
 
-    Reuses an existing SCP whose content denies root (matched by content, whatever its name), else
-    creates AWS's reference deny-root SCP (Deny ``*`` on ``*`` for ``arn:<partition>:iam::*:root``,
-    AssumeRoot sessions exempt). ``target`` attaches it to the organization ``root`` (default), the
-    account's parent ``ou`` or the ``account``; accounts already covered, the management account
-    and suspended accounts are left alone. When the SERVICE_CONTROL_POLICY type is disabled nothing
-    is attached unless ``enable-policy-type: true``. Never detaches or edits a policy. A second
-    run writes nothing; ``--dryrun`` (or ``dryrun`` in the config) reports what would be done.
+    Reuses an existing SCP only when it covers the accounts *and* every statement is a Deny limited
+    to root users by ``aws:PrincipalArn`` (a quarantine "deny everything" SCP or a baseline that
+    also denies regions is never spread); otherwise creates AWS's reference deny-root SCP (Deny
+    ``*`` on ``*`` for ``arn:<partition>:iam::*:root``, AssumeRoot sessions exempt), named
+    ``policy-name`` and tagged ``rootguard:managed=attach-root-scp``. A policy of that name whose
+    content was edited is reported, not re-created. ``target`` attaches it to the organization
+    ``root`` (default), the account's parent ``ou`` or the ``account``; accounts already covered,
+    the management account and suspended accounts are left alone. When the SERVICE_CONTROL_POLICY
+    type is disabled nothing is attached unless ``enable-policy-type: true``. Never detaches or
+    edits a policy. A second run writes nothing.
+
+    Every write is recorded under ``c7n:rootguard-actions`` and in the ``action-*`` file
+    (account, call, target, result); ``--dryrun`` records the writes it would make. A failure
+    stops the writes that depend on it and names what was already done (e.g. a policy created
+    but not attached).
 
     :example:
 
@@ -106,6 +111,22 @@ class AttachRootScp(CheckedOptions, BaseAction):
            "policy-name": {"type": "string", "minLength": 1, "maxLength": 128}})
     schema_alias = False
     permissions = ORG_READ_PERMISSIONS + ("organizations:CreatePolicy", "organizations:AttachPolicy")
+    # How the remediation role scopes the writes (iam/remediation-role.json; checked by
+    # tests/iam/test_least_privilege.py). AttachPolicy needs the policy *and* the target allowed:
+    # the policy only when it carries the pack's tag; CreatePolicy only with that tag.
+    permission_scopes = {
+        "organizations:CreatePolicy": [{
+            "Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/*",
+            "Condition": {"StringEquals": {
+                f"aws:RequestTag/{MANAGED_TAG['Key']}": MANAGED_TAG["Value"]}}}],
+        "organizations:AttachPolicy": [
+            {"Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/p-*",
+             "Condition": {"StringEquals": {
+                 f"aws:ResourceTag/{MANAGED_TAG['Key']}": MANAGED_TAG["Value"]}}},
+            {"Resource": ["arn:aws:organizations::*:root/o-*/r-*",
+                          "arn:aws:organizations::*:ou/o-*/ou-*",
+                          "arn:aws:organizations::*:account/o-*/*"]}],
+    }
 
     def get_permissions(self):
         extra = ("organizations:EnablePolicyType",) if self.data.get("enable-policy-type") else ()
@@ -113,80 +134,80 @@ class AttachRootScp(CheckedOptions, BaseAction):
 
     def process(self, resources):
         reader = OrgReader(self.manager, cached=False)
+        log_ = self.write_log(reader.evidence.account_id)
+        caller = reader.evidence.account_id
         try:
             snapshot = reader.snapshot()
         except ReadFailed as failure:
-            return self._record(resources, "failed", f"cannot read the organization: {failure}")
-        dryrun = bool(self.manager.config.dryrun)
+            for r in resources:
+                log_.note([r], r["Id"], "failed", f"cannot read the organization: {failure}")
+            return log_.records
         if not snapshot.scp_enabled:
             if not self.data.get("enable-policy-type"):
-                return self._record(resources, "skipped",
-                                    f"SERVICE_CONTROL_POLICY is disabled on {snapshot.root_id}; "
-                                    "set enable-policy-type: true to enable it")
-            error = self._write(dryrun, "EnablePolicyType", reader.client.enable_policy_type,
-                                RootId=snapshot.root_id, PolicyType=SCP)
-            if error:
-                return self._record(resources, "failed", error)
-            self._record(resources, "would-enable-policy-type" if dryrun else "enabled-policy-type",
-                         f"SERVICE_CONTROL_POLICY on {snapshot.root_id}")
+                for r in resources:
+                    log_.note([r], r["Id"], "skipped",
+                              f"SERVICE_CONTROL_POLICY is disabled on {snapshot.root_id}; "
+                              "set enable-policy-type: true to enable it")
+                return log_.records
+            try:
+                log_.write(resources, caller, "organizations:EnablePolicyType", snapshot.root_id,
+                           f"enable SERVICE_CONTROL_POLICY on {snapshot.root_id}",
+                           reader.client.enable_policy_type, RootId=snapshot.root_id, PolicyType=SCP)
+            except WriteFailed as failure:
+                log_.not_attempted(resources, caller, [
+                    ("organizations:AttachPolicy", None, "attach the deny-root SCP")], str(failure))
+                return log_.records
             snapshot.scp_enabled = True
 
-        plan = plan_root_scp(snapshot, [r["Id"] for r in resources], self.data.get("target", "root"))
+        name = self.data.get("policy-name", DEFAULT_POLICY_NAME)
+        plan = plan_root_scp(snapshot, [r["Id"] for r in resources], self.data.get("target", "root"), name)
         by_id = {r["Id"]: r for r in resources}
         for account_id, reason in plan.skipped.items():
-            self._record([by_id[account_id]], "skipped", reason)
+            log_.note([by_id[account_id]], account_id, "skipped", reason)
         for account_id, target in plan.attached.items():
-            self._record([by_id[account_id]], "already-attached",
-                         f"SCP {plan.policy_id} ({plan.policy_name}) is already on {target}")
+            log_.note([by_id[account_id]], account_id, "already-attached",
+                      f"SCP {plan.policy_id} ({plan.policy_name}) is already on {target}",
+                      target=target, policy=plan.policy_id)
         if not plan.targets:
-            return
-        policy_id, error = plan.policy_id, None
+            return log_.records
+        todo = [by_id[a] for a in plan.targets]
+        for policy_id, reason in plan.rejected.items():
+            log_.note(todo, caller, "not-reused", f"SCP {policy_id} "
+                      f"({snapshot.policies[policy_id].get('Name')}) covers root but is not reused: {reason}",
+                      policy=policy_id)
+        if plan.blocked:
+            for r in todo:
+                log_.note([r], r["Id"], "failed", plan.blocked, target=plan.targets[r["Id"]])
+            return log_.records
+        policy_id = plan.policy_id
         if policy_id is None:
-            policy_id, error = self._create_policy(reader.client, snapshot.partition, dryrun)
+            try:
+                policy_id = self._create_policy(log_, todo, reader.client, snapshot.partition, name)
+            except WriteFailed as failure:
+                log_.not_attempted(todo, caller, [
+                    ("organizations:AttachPolicy", t, f"attach the deny-root SCP to {t}")
+                    for t in dict.fromkeys(plan.targets.values())], str(failure))
+                return log_.records
         for target in dict.fromkeys(plan.targets.values()):
             accounts = [by_id[a] for a, t in plan.targets.items() if t == target]
-            if error:
-                self._record(accounts, "failed", error)
-                continue
-            attach_error = self._write(dryrun, "AttachPolicy", reader.client.attach_policy,
-                                       PolicyId=policy_id, TargetId=target)
-            if attach_error:
-                self._record(accounts, "failed", attach_error)
-            else:
-                self._record(accounts, "would-attach" if dryrun else "attached",
-                             f"SCP {policy_id or 'to be created'} on {target}",
-                             policy=policy_id, target=target,
-                             created=plan.policy_id is None)
+            try:
+                log_.write(accounts, caller, "organizations:AttachPolicy", target,
+                           f"attach SCP {policy_id or name + ' (to be created)'} to {target}",
+                           reader.client.attach_policy, PolicyId=policy_id or "(dryrun)", TargetId=target)
+            except WriteFailed:
+                if plan.policy_id is None:
+                    log_.note(accounts, caller, "left-behind",
+                              f"SCP {policy_id} ({name}) was created but is not attached to {target}; "
+                              "the next run attaches it", policy=policy_id, target=target)
+        return log_.records
 
-    def _create_policy(self, client, partition, dryrun):
-        """(policy id, error); a dryrun creates nothing and returns (None, None)."""
-        name = self.data.get("policy-name", "rootguard-deny-root-user")
-        if dryrun:
-            return None, None
-        try:
-            response = self.manager.retry(
-                client.create_policy, Name=name, Type=SCP,
-                Description="Denies the root user of member accounts (AssumeRoot sessions exempt); "
-                            "created by rootguard attach-root-scp",
-                Content=reference_deny_root_scp(partition))
-        except (ClientError, BotoCoreError) as error:
-            message, _ = describe_error("organizations:CreatePolicy", error)
-            log.error("rootguard: %s", message)
-            return None, message
-        return response["Policy"]["PolicySummary"]["Id"], None
-
-    def _write(self, dryrun, operation, call, **params):
-        """Run one write unless dryrun; the error text, or None."""
-        if dryrun:
-            return None
-        try:
-            self.manager.retry(call, **params)
-        except (ClientError, BotoCoreError) as error:
-            message, _ = describe_error(f"organizations:{operation}", error)
-            log.error("rootguard: %s", message)
-            return message
-        return None
-
-    def _record(self, resources, result, detail, **extra):
-        for resource in resources:
-            annotate_action(resource, {"action": self.type, "result": result, "detail": detail, **extra})
+    def _create_policy(self, log_, resources, client, partition, name):
+        """The new policy's id (None under dryrun); WriteFailed after recording the failure."""
+        response = log_.write(
+            resources, self.manager.config.account_id, "organizations:CreatePolicy", name,
+            f"create SCP {name} (AWS's reference deny-root policy)",
+            client.create_policy, Name=name, Type=SCP,
+            Description="Denies the root user of member accounts (AssumeRoot sessions exempt); "
+                        "created by rootguard attach-root-scp",
+            Content=reference_deny_root_scp(partition), Tags=[MANAGED_TAG])
+        return response["Policy"]["PolicySummary"]["Id"] if response else None

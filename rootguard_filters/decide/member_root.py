@@ -131,7 +131,13 @@ CREDENTIAL_KINDS = ("login-profile", "access-keys", "signing-certificates", "mfa
 
 
 def deletion_plan(audit, kinds):
-    """``[(kind, id)]`` to remove, in the order IAM needs (MFA last: it may guard the password)."""
+    """``([(kind, id)], held_back)``: what to remove, in an order where each step leaves root no
+    weaker than before, and why MFA is kept (None when it is not).
+
+    Password, access keys and signing certificates go first; MFA devices are deactivated last and
+    only when nothing of the password, keys and certificates would remain afterwards (MFA guarding a
+    credential that stays is never removed).
+    """
     plan = []
     if "login-profile" in kinds and audit.login_profile is not None:
         plan.append(("login-profile", "root"))
@@ -139,6 +145,16 @@ def deletion_plan(audit, kinds):
         plan.extend(("access-keys", k["AccessKeyId"]) for k in audit.access_keys)
     if "signing-certificates" in kinds:
         plan.extend(("signing-certificates", c["CertificateId"]) for c in audit.signing_certificates)
-    if "mfa-devices" in kinds:
-        plan.extend(("mfa-devices", d["SerialNumber"]) for d in audit.mfa_devices)
-    return plan
+    held_back = None
+    if "mfa-devices" in kinds and audit.mfa_devices:
+        remaining = [name for name, kind, present in (
+            ("password", "login-profile", audit.login_profile is not None),
+            ("access keys", "access-keys", bool(audit.access_keys)),
+            ("signing certificates", "signing-certificates", bool(audit.signing_certificates)))
+            if present and kind not in kinds]
+        if remaining:
+            held_back = (f"MFA kept: root would still hold {', '.join(remaining)} "
+                         f"(not in credentials), and removing MFA would leave them unprotected")
+        else:
+            plan.extend(("mfa-devices", d["SerialNumber"]) for d in audit.mfa_devices)
+    return plan, held_back

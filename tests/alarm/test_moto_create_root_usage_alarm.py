@@ -60,15 +60,21 @@ def make_trail(aws, cloudwatch_logs=True, region=REGION):
 
 
 def annotation(resources):
+    """The action's summary record (the last one without a call)."""
     (account,) = resources
-    return account[ACTIONS_ANNOTATION]["create-root-usage-alarm"]
+    return summary(account)
+
+
+def summary(resource):
+    return [r for r in resource[ACTIONS_ANNOTATION]
+            if r["action"] == "create-root-usage-alarm" and r["call"] is None][-1]
 
 
 def test_creates_the_chain_on_the_trail_log_group(aws, tmp_path):
     session, counter = aws
     make_trail(aws)
     done = annotation(run_policy(remediation(email="security@example.com"), session, tmp_path, ACCOUNT))
-    assert done["status"] == "changed" and done["log_group"] == LOG_GROUP and done["topic"] == TOPIC
+    assert done["result"] == "changed" and done["log_group"] == LOG_GROUP and done["topic"] == TOPIC
     (metric_filter,) = session.client("logs").describe_metric_filters(logGroupName=LOG_GROUP)["metricFilters"]
     assert (metric_filter["filterName"], metric_filter["filterPattern"]) == ("rootguard-root-usage", CIS_PATTERN)
     (alarm,) = session.client("cloudwatch").describe_alarms(AlarmNames=["rootguard-root-usage"])["MetricAlarms"]
@@ -89,7 +95,7 @@ def test_second_run_makes_no_write_call(aws, tmp_path):
     evidence.reset()
     counter.reset()
     done = annotation(run_policy(remediation(**options), session, tmp_path / "second", ACCOUNT))
-    assert done["status"] == "unchanged" and done["done"] == []
+    assert done["result"] == "unchanged" and done["writes"] == []
     assert counter.writes == {}
     assert counter.calls[("logs", "DescribeMetricFilters")] == 1
 
@@ -124,10 +130,14 @@ def test_dryrun_seen_by_the_action_lists_planned_writes_without_making_them(aws,
     config = Config.empty(account_id=ACCOUNT, region=REGION, output_dir=str(tmp_path), dryrun=True)
     policy = Policy(remediation(email="security@example.com"), config, session_factory=lambda *a, **k: session)
     (action,) = policy.resource_manager.actions
-    (resource,) = action.process([{"account_id": ACCOUNT}])
-    planned = resource[ACTIONS_ANNOTATION]["create-root-usage-alarm"]
-    assert planned["status"] == "dryrun"
-    assert [step.split(" ")[0:2] for step in planned["would"]] == [
+    resource = {"account_id": ACCOUNT}
+    records = action.process([resource])
+    assert [(r["call"], r["result"]) for r in records if r["call"]] == [
+        ("sns:CreateTopic", "planned"), ("sns:Subscribe", "planned"), ("logs:PutMetricFilter", "planned"),
+        ("cloudwatch:PutMetricAlarm", "planned")]
+    planned = summary(resource)
+    assert planned["result"] == "planned"
+    assert [step.split(" ")[0:2] for step in planned["writes"]] == [
         ["create", "SNS"], ["subscribe", "security@example.com"], ["create", "metric"], ["create", "alarm"]]
     assert counter.writes == {}
 
