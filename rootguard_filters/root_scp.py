@@ -193,7 +193,8 @@ class AttachRootScp(RecordedAction):
             try:
                 log_.write(accounts, caller, "organizations:AttachPolicy", target,
                            f"attach SCP {policy_id or name + ' (to be created)'} to {target}",
-                           reader.client.attach_policy, PolicyId=policy_id or "(dryrun)", TargetId=target)
+                           reader.client.attach_policy, extra={"policy": policy_id},
+                           PolicyId=policy_id or "(dryrun)", TargetId=target)
             except WriteFailed:
                 if plan.policy_id is None:
                     log_.note(accounts, caller, "left-behind",

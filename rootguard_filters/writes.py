@@ -59,24 +59,26 @@ class WriteLog:
             annotations.append(record)
         return record
 
-    def write(self, resources, account, call, target, detail, method, **params):
-        """Make one write (unless dryrun) and record it; its response, or WriteFailed after recording."""
+    def write(self, resources, account, call, target, detail, method, extra=None, **params):
+        """Make one write (unless dryrun) and record it (with ``extra`` keys); its response, or
+        WriteFailed after recording."""
+        extra = extra or {}
         if self.dryrun:
-            self.note(resources, account, PLANNED, detail, call, target)
+            self.note(resources, account, PLANNED, detail, call, target, **extra)
             return None
         try:
             response = retry(method, **params)
         except (ClientError, BotoCoreError) as error:
             message, code = describe_error(call, error)
             log.error("rootguard: %s: %s on %s: %s", self.action_type, account, target, message)
-            self.note(resources, account, FAILED, message, call, target, error_code=code)
+            self.note(resources, account, FAILED, message, call, target, error_code=code, **extra)
             raise WriteFailed(message) from error
         finally:
             # Later policies of this run must read what is there now, whatever happened: the
             # target account's reads and the caller's (Organizations reads are keyed by it).
             for cached in {account, self.caller_account} - {None}:
                 RUN_CACHE.forget_account(cached)
-        self.note(resources, account, DONE, detail, call, target)
+        self.note(resources, account, DONE, detail, call, target, **extra)
         return response
 
     def not_attempted(self, resources, account, steps, reason):

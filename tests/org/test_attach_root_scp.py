@@ -25,6 +25,12 @@ def results(resource):
     return [(r["result"], r.get("target")) for r in resource.get("c7n:rootguard-actions", [])]
 
 
+def write_results(resource):
+    """(call, result, target) of each write record."""
+    return [(r["call"], r["result"], r["target"]) for r in resource.get("c7n:rootguard-actions", [])
+            if r["call"]]
+
+
 def still_flagged(session, out):
     new_run()
     flagged, _ = run_policy(session, out, FILTERS, name="recheck")
@@ -43,7 +49,9 @@ def test_creates_the_reference_scp_attaches_it_at_the_root_and_covers_every_memb
     content = json.loads(org.client.describe_policy(PolicyId=created)["Policy"]["Content"])
     assert content == json.loads(reference_deny_root_scp())
     for resource in flagged:
-        assert results(resource) == [("attached", org.root)]
+        assert write_results(resource) == [
+            ("organizations:CreatePolicy", "done", "rootguard-deny-root-user"),
+            ("organizations:AttachPolicy", "done", org.root)]
     assert still_flagged(session, tmp_path / "check") == set()
     assert {r["Id"] for r in flagged} == members
 
@@ -85,7 +93,9 @@ def test_existing_scp_with_covering_content_is_reused_whatever_its_name(session,
     assert "rootguard-deny-root-user" not in org.scps()
     assert org.targets(existing) == {org.root}
     assert flagged[0]["Id"] == account
-    assert flagged[0]["c7n:rootguard-actions"][0]["policy"] == existing
+    (attached,) = [r for r in flagged[0]["c7n:rootguard-actions"] if r["call"]]
+    assert (attached["call"], attached["result"], attached["policy"]) == (
+        "organizations:AttachPolicy", "done", existing)
 
 
 def test_dryrun_run_writes_nothing(session, org, tmp_path):
@@ -115,7 +125,9 @@ def test_dryrun_config_reaching_the_action_only_reports_what_it_would_do(session
     policy.resource_manager.actions[0].process(flagged)
 
     assert not any(op in WRITES for op in counter.calls)
-    assert [r for r, _ in results(flagged[0])] == ["would-enable-policy-type", "would-attach"]
+    assert [(c, r) for c, r, _ in write_results(flagged[0])] == [
+        ("organizations:EnablePolicyType", "planned"), ("organizations:CreatePolicy", "planned"),
+        ("organizations:AttachPolicy", "planned")]
     assert flagged[0]["Id"] == account
 
 

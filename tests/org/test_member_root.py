@@ -203,8 +203,14 @@ def test_a_root_session_page_without_its_list_is_unreadable_not_empty(tmp_path, 
 DELETES = ("DeleteLoginProfile", "DeleteAccessKey", "DeleteSigningCertificate", "DeactivateMFADevice")
 
 
-def delete(tmp_path, credentials, dryrun=False, **state):
+def delete(tmp_path, credentials, dryrun=False, failing=None, **state):
+    """Run delete-root-credentials on one member; (records, writes, AssumeRoot calls).
+
+    ``failing`` names a delete call (e.g. "DeleteLoginProfile") that answers AccessDenied.
+    """
     deletions = {f"iam.{op}": [{}] for op in DELETES}
+    if failing:
+        deletions[f"iam.{failing}"] = [error("AccessDenied", "injected failure", 403)]
     responses = {**org_listing(account(MEMBER, "member")), **root_state(**state), **deletions,
                  "sts.AssumeRoot": [{"Credentials": ROOT_CREDS}]}
     session = placebo_session(write_flight(tmp_path / "flight", responses))
@@ -217,21 +223,30 @@ def delete(tmp_path, credentials, dryrun=False, **state):
     return member.get("c7n:rootguard-actions", []), writes, assumed
 
 
+def tasks(assumed):
+    return [call["TaskPolicyArn"]["arn"].rsplit("/", 1)[1] for call in assumed]
+
+
+def write_records(records):
+    return [(r["call"].split(" ")[0], r["result"], r["target"]) for r in records if r["call"]]
+
+
 FULL_ROOT = {"keys": (("AKIAROOTKEY000000001", "Active", None),),
              "certificates": (("ASCACERTIFICATEID0000001", "Inactive"),), "mfa": (VIRTUAL,)}
+ALL_KINDS = ["login-profile", "access-keys", "signing-certificates", "mfa-devices"]
 
 
 def test_deletes_every_selected_credential_through_the_delete_task(tmp_path):
-    records, writes, assumed = delete(
-        tmp_path, ["login-profile", "access-keys", "signing-certificates", "mfa-devices"], **FULL_ROOT)
+    records, writes, assumed = delete(tmp_path, ALL_KINDS, **FULL_ROOT)
 
     assert writes == {op: 1 for op in DELETES}
-    assert assumed[0]["TaskPolicyArn"]["arn"].endswith("root-task/IAMDeleteRootUserCredentials")
-    assert [(r["result"], r["kind"], r["id"]) for r in records] == [
-        ("deleted", "login-profile", "root"),
-        ("deleted", "access-keys", "AKIAROOTKEY000000001"),
-        ("deleted", "signing-certificates", "ASCACERTIFICATEID0000001"),
-        ("deleted", "mfa-devices", VIRTUAL)]
+    assert tasks(assumed) == ["IAMAuditRootUserCredentials", "IAMDeleteRootUserCredentials"]
+    assert write_records(records) == [
+        ("iam:DeleteLoginProfile", "done", "root"),
+        ("iam:DeleteAccessKey", "done", "AKIAROOTKEY000000001"),
+        ("iam:DeleteSigningCertificate", "done", "ASCACERTIFICATEID0000001"),
+        ("iam:DeactivateMFADevice", "done", VIRTUAL)]
+    assert all(r["account"] == MEMBER for r in records)
 
 
 def test_deletes_only_the_kinds_listed(tmp_path):
@@ -240,9 +255,10 @@ def test_deletes_only_the_kinds_listed(tmp_path):
 
 
 def test_member_with_nothing_left_gets_no_write(tmp_path):
-    records, writes, _ = delete(tmp_path, ["login-profile", "access-keys"], password=False)
+    records, writes, assumed = delete(tmp_path, ["login-profile", "access-keys"], password=False)
     assert writes == {}
     assert [r["result"] for r in records] == ["nothing-to-delete"]
+    assert tasks(assumed) == ["IAMAuditRootUserCredentials"]
 
 
 def test_dryrun_config_only_reports_what_would_be_deleted(tmp_path):
@@ -262,13 +278,52 @@ def test_dryrun_config_only_reports_what_would_be_deleted(tmp_path):
     policy.resource_manager.actions[0].process([member])
 
     assert not any(op in DELETES for op in iam.calls)
-    assert [(r["result"], r["id"]) for r in member["c7n:rootguard-actions"]] == [
-        ("would-delete", "AKIAROOTKEY000000001")]
+    assert [(r["result"], r["target"]) for r in member["c7n:rootguard-actions"]] == [
+        ("planned", "AKIAROOTKEY000000001")]
 
 
-def test_dryrun_run_skips_the_action(tmp_path):
-    records, writes, assumed = delete(tmp_path, ["access-keys"], dryrun=True, **FULL_ROOT)
-    assert writes == {} and records == [] and assumed == []
+def test_dryrun_run_records_the_planned_deletions_and_never_assumes_the_delete_task(tmp_path):
+    records, writes, assumed = delete(tmp_path, ALL_KINDS, dryrun=True, **FULL_ROOT)
+
+    assert writes == {}
+    assert tasks(assumed) == ["IAMAuditRootUserCredentials"]
+    assert [result for _, result, _ in write_records(records)] == ["planned"] * 4
+
+
+def test_failed_password_deletion_stops_before_mfa_so_root_keeps_its_mfa(tmp_path):
+    records, writes, _ = delete(tmp_path, ALL_KINDS, failing="DeleteLoginProfile", **FULL_ROOT)
+
+    assert writes == {"DeleteLoginProfile": 1}
+    assert write_records(records) == [
+        ("iam:DeleteLoginProfile", "failed", "root"),
+        ("iam:DeleteAccessKey", "not-attempted", "AKIAROOTKEY000000001"),
+        ("iam:DeleteSigningCertificate", "not-attempted", "ASCACERTIFICATEID0000001"),
+        ("iam:DeactivateMFADevice", "not-attempted", VIRTUAL)]
+    assert "AccessDenied" in records[0]["detail"]
+
+
+@pytest.mark.parametrize("failing", DELETES)
+def test_a_failure_at_any_deletion_is_recorded_and_root_is_never_weaker_than_before(tmp_path, failing):
+    records, writes, _ = delete(tmp_path, ALL_KINDS, failing=failing, **FULL_ROOT)
+
+    order = list(DELETES)
+    position = order.index(failing)
+    assert writes == {op: 1 for op in order[:position + 1]}
+    assert [result for _, result, _ in write_records(records)] == (
+        ["done"] * position + ["failed"] + ["not-attempted"] * (len(order) - position - 1))
+    # Posture after the run: what remains of root's credentials is still behind its MFA device.
+    removed = {op for op, result, _ in write_records(records) if result == "done"}
+    remaining = [op for op in order[:3] if f"iam:{op}" not in removed]
+    mfa_removed = "iam:DeactivateMFADevice" in removed
+    assert not (remaining and mfa_removed)
+
+
+def test_mfa_is_kept_while_root_keeps_a_credential_the_policy_does_not_delete(tmp_path):
+    records, writes, _ = delete(tmp_path, ["access-keys", "mfa-devices"], **FULL_ROOT)
+
+    assert writes == {"DeleteAccessKey": 1}
+    held = [r for r in records if r["result"] == "held-back"]
+    assert held and "password" in held[0]["detail"] and "signing certificates" in held[0]["detail"]
 
 
 @pytest.mark.parametrize("action", [
