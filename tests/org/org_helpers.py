@@ -104,6 +104,7 @@ def fail_call(session, service, operation, code, message="injected failure", sta
         return FakeHttpResponse(status), {"Error": {"Code": code, "Message": message},
                                           "ResponseMetadata": {"HTTPStatusCode": status}}
     session.events.register(f"before-call.{service}.{operation}", respond)
+    return respond
 
 
 def answer_call(session, service, operation, answers):
