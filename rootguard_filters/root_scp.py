@@ -110,15 +110,25 @@ class AttachRootScp(RecordedAction):
         **{"enable-policy-type": {"type": "boolean"},
            "policy-name": {"type": "string", "minLength": 1, "maxLength": 128}})
     schema_alias = False
-    permissions = ORG_READ_PERMISSIONS + ("organizations:CreatePolicy", "organizations:AttachPolicy")
+    # CreatePolicy with Tags also needs organizations:TagResource (Organizations API reference).
+    permissions = ORG_READ_PERMISSIONS + ("organizations:CreatePolicy", "organizations:TagResource",
+                                          "organizations:AttachPolicy")
     # How the remediation role scopes the writes (iam/remediation-role.json; checked by
-    # tests/iam/test_least_privilege.py). AttachPolicy needs the policy *and* the target allowed:
-    # the policy only when it carries the pack's tag; CreatePolicy only with that tag.
+    # tests/iam/test_least_privilege.py), per the Service Authorization Reference for Organizations:
+    # AttachPolicy needs the policy *and* the target allowed, the policy only when it carries the
+    # pack's tag (aws:ResourceTag); CreatePolicy and its tagging only with that one tag
+    # (aws:RequestTag, aws:TagKeys). An existing deny-root SCP the action reuses must carry the tag
+    # for this role to attach it.
     permission_scopes = {
         "organizations:CreatePolicy": [{
             "Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/*",
             "Condition": {"StringEquals": {
                 f"aws:RequestTag/{MANAGED_TAG['Key']}": MANAGED_TAG["Value"]}}}],
+        "organizations:TagResource": [{
+            "Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/*",
+            "Condition": {
+                "StringEquals": {f"aws:RequestTag/{MANAGED_TAG['Key']}": MANAGED_TAG["Value"]},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [MANAGED_TAG["Key"]]}}}],
         "organizations:AttachPolicy": [
             {"Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/p-*",
              "Condition": {"StringEquals": {

@@ -55,6 +55,34 @@ def granted(path):
     return {action for s in document["Statement"] if s["Effect"] == "Allow" for action in s["Action"]}
 
 
+def _as_list(value):
+    return sorted(value) if isinstance(value, list) else [value]
+
+
+def grants(path):
+    """{action: sorted [(resources, condition JSON)]} of a role's Allow statements."""
+    found = {}
+    for s in json.loads(Path(path).read_text())["Statement"]:
+        if s["Effect"] != "Allow":
+            continue
+        for action in s["Action"]:
+            found.setdefault(action, []).append(
+                (_as_list(s["Resource"]), json.dumps(s.get("Condition"), sort_keys=True)))
+    return {action: sorted(scopes) for action, scopes in found.items()}
+
+
+def declared_scopes(policy_dir):
+    """{permission: sorted [(resources, condition JSON)]} the remediation actions declare
+    (``permission_scopes``): how far the role may grant each write."""
+    scopes = {}
+    for data in bench.load_policies(policy_dir):
+        for a in load(data).resource_manager.actions:
+            for permission, entries in getattr(a, "permission_scopes", {}).items():
+                scopes[permission] = sorted(
+                    (_as_list(e["Resource"]), json.dumps(e.get("Condition"), sort_keys=True)) for e in entries)
+    return scopes
+
+
 def is_read(action):
     return action in READ_BY_EXCEPTION or action.split(":", 1)[1].startswith(READ_PREFIXES)
 
@@ -85,6 +113,33 @@ def test_remediation_role_covers_every_action_filter_and_resource_of_the_remedia
     resources, filters, actions = needed(ROOT / "remediation")
     assert actions, "remediation/ has actions"
     assert granted(IAM / "remediation-role.json") == resources | filters | actions
+
+
+def test_remediation_role_scopes_each_write_exactly_as_the_actions_declare():
+    scopes = declared_scopes(ROOT / "remediation")
+    assert {"sts:AssumeRoot", "organizations:AttachPolicy", "organizations:CreatePolicy"} <= set(scopes)
+    role = grants(IAM / "remediation-role.json")
+    for permission, scope in scopes.items():
+        assert role[permission] == scope, permission
+    unscoped = {a for a, entries in role.items() if a not in scopes}
+    assert all(entries == [(["*"], "null")] for a, entries in role.items() if a in unscoped)
+
+
+def test_remediation_role_assumes_root_only_for_the_audit_and_delete_tasks():
+    [(resources, condition)] = grants(IAM / "remediation-role.json")["sts:AssumeRoot"]
+    tasks = json.loads(condition)["ArnEquals"]["sts:TaskPolicyArn"]
+    assert resources == ["arn:aws:iam::*:root"]
+    assert sorted(t.rsplit("/", 1)[1] for t in tasks) == [
+        "IAMAuditRootUserCredentials", "IAMDeleteRootUserCredentials"]
+
+
+def test_remediation_role_attaches_only_the_pack_tagged_scp():
+    entries = grants(IAM / "remediation-role.json")["organizations:AttachPolicy"]
+    policies = [(r, json.loads(c)) for r, c in entries if any(":policy/" in x for x in r)]
+    assert policies == [(["arn:aws:organizations::*:policy/o-*/service_control_policy/p-*"],
+                         {"StringEquals": {"aws:ResourceTag/rootguard:managed": "attach-root-scp"}})]
+    targets = [r for r, c in entries if not any(":policy/" in x for x in r)]
+    assert all(":policy/" not in x and x != "*" for r in targets for x in r)
 
 
 def test_stackset_template_attaches_exactly_the_audit_policy_and_trusts_the_given_account():
