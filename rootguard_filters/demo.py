@@ -21,6 +21,32 @@ from pathlib import Path
 import yaml
 
 ORG_RESOURCES = ("aws.org-account", "org-account")
+# Written into every work directory the demo makes: only a directory carrying it is ever cleared.
+WORKDIR_MARKER = ".rootguard-demo"
+
+
+class WorkdirRefused(Exception):
+    """The work directory holds something the demo did not make."""
+
+
+def prepare_workdir(path):
+    """Make ``path`` an empty demo work directory, carrying the marker.
+
+    A missing or empty directory is used; one that carries the marker (a previous demo's) is
+    cleared; anything else (a file, or a directory with other content) is refused, never deleted.
+    """
+    workdir = Path(path).resolve()
+    if workdir.exists() and not workdir.is_dir():
+        raise WorkdirRefused(f"{workdir} is not a directory")
+    if workdir.is_dir() and any(workdir.iterdir()):
+        if not (workdir / WORKDIR_MARKER).is_file():
+            raise WorkdirRefused(
+                f"{workdir} is not empty and was not made by `rootguard demo` (no {WORKDIR_MARKER}): "
+                "choose another --workdir, or empty it yourself")
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / WORKDIR_MARKER).write_text("made by `rootguard demo`; the next demo run may clear this directory\n")
+    return workdir
 
 
 def load_policies(*paths):
@@ -77,7 +103,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="rootguard demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policies", default="policies", help="policy directory (default: ./policies)")
-    parser.add_argument("--workdir", default="demo-out", help="where output and reports go (default: ./demo-out)")
+    parser.add_argument("--workdir", default="demo-out",
+                        help="where output and reports go (default: ./demo-out); must be new, empty or "
+                             "a previous demo's (it is cleared)")
     args = parser.parse_args(argv)
     if not Path(args.policies).is_dir():
         parser.error(f"no policy directory at {args.policies!r}: run from the rootguard checkout")
@@ -86,8 +114,10 @@ def main(argv=None):
     from rootguard_filters.sandbox.seed import MANAGEMENT_ACCOUNT_ID, seed_organization
     from rootguard_filters.sandbox.server import Sandbox
 
-    workdir = Path(args.workdir).resolve()
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        workdir = prepare_workdir(args.workdir)
+    except WorkdirRefused as refusal:
+        parser.error(str(refusal))
     (workdir / "home").mkdir(parents=True)
     out, log = workdir / "output", workdir / "run.log"
     started = time.monotonic()

@@ -254,6 +254,10 @@ def main(argv=None):
                      "/tmp, lost with the container)")
 
     root = Path(args.root)
+    if not sorted((root / "policies").glob("*.yml")):
+        # Outside a checkout there is nothing to generate from: never write empty policy files.
+        parser.error(f"no policies/*.yml under {root.resolve()}: run `rootguard deploy` from the "
+                     "rootguard checkout, or pass --root <checkout>")
     files = generate(root / "policies", schedule=args.schedule, role=args.role, output_dir=args.output_dir,
                      notify_queue=args.notify_queue, notify_topic=args.notify_topic)
     files.update(dict.fromkeys(ROLE_DOCUMENTS))  # computed after the policy files are written
