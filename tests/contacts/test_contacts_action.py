@@ -97,13 +97,15 @@ def test_unexpanded_policy_variables_are_never_written(moto_session, run_policy,
     assert result == "skipped" and "contacts.SECURITY.email" in detail
 
 
+@pytest.mark.parametrize("failing", ["SECURITY", "OPERATIONS"])
 @pytest.mark.parametrize("operation", ["GetAlternateContact", "PutAlternateContact"])
 def test_a_failing_contact_call_is_recorded_and_the_other_types_still_written(
-        moto_session, run_policy, operation):
+        moto_session, run_policy, operation, failing):
     failed = []
+    other = "OPERATIONS" if failing == "SECURITY" else "SECURITY"
 
     def respond(params, **_):
-        if b'"SECURITY"' in (params.get("body") or b""):
+        if f'"{failing}"'.encode() in (params.get("body") or b""):
             failed.append(operation)
             return FakeHttpResponse(403), {"Error": {"Code": "AccessDeniedException", "Message": "injected"},
                                            "ResponseMetadata": {"HTTPStatusCode": 403}}
@@ -113,7 +115,13 @@ def test_a_failing_contact_call_is_recorded_and_the_other_types_still_written(
     [account] = run_policy(set_contacts_policy(SECURITY=SECURITY, OPERATIONS=OPERATIONS), moto_session)
 
     assert failed
-    assert records(account) == [("failed", "SECURITY"), ("done", "OPERATIONS")]
+    assert sorted(records(account)) == sorted([("failed", failing), ("done", other)])
+    # Posture matches the records: the other type is set, the failing one is still unset.
     client = moto_session.client("account")
-    assert client.get_alternate_contact(AlternateContactType="OPERATIONS")["AlternateContact"]["EmailAddress"] \
-        == "ops@acme-corp.io"
+    wanted = {"SECURITY": SECURITY, "OPERATIONS": OPERATIONS}
+    assert client.get_alternate_contact(AlternateContactType=other)["AlternateContact"]["EmailAddress"] \
+        == wanted[other]["email"]
+    moto_session.events.unregister(f"before-call.account.{operation}", respond)
+    client = moto_session.client("account")      # clients copy the session's handlers when made
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_alternate_contact(AlternateContactType=failing)

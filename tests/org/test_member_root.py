@@ -348,3 +348,21 @@ def test_match_decides_whether_every_or_any_condition_must_hold(tmp_path, match,
 
     assert bool(flagged) is flagged_expected
     assert verdicts[MEMBER]["member-root-credentials"]["details"]["password"] is True
+
+
+def test_failed_assume_root_with_the_delete_task_deletes_nothing_and_says_so(tmp_path):
+    denied = error("AccessDenied", "not authorized to assume root with IAMDeleteRootUserCredentials", 403)
+    responses = {**org_listing(account(MEMBER, "member")), **root_state(**FULL_ROOT),
+                 **{f"iam.{op}": [{}] for op in DELETES},
+                 "sts.AssumeRoot": [{"Credentials": ROOT_CREDS}, denied]}
+    session = placebo_session(write_flight(tmp_path / "flight", responses))
+    iam = CallCounter(session, "iam")
+
+    resources, _ = run_policy(session, tmp_path / "out", [],
+                              [{"type": "delete-root-credentials", "credentials": ALL_KINDS}])
+
+    member = next(r for r in resources if r["Id"] == MEMBER)
+    assert not any(op in DELETES for op in iam.calls)
+    results = [(r["call"].split(" ")[0], r["result"]) for r in member["c7n:rootguard-actions"]]
+    assert results == [("sts:AssumeRoot", "failed")] + [
+        (f"iam:{op}", "not-attempted") for op in DELETES]
