@@ -38,17 +38,17 @@ class _Plan:
     def descriptions(self):
         return [description for description, *_ in self.steps]
 
-    def apply(self, log_, resources, account):
+    def apply(self, journal, resources, account):
         """Make (or, dryrun, record) each write in order; the first failure stops the rest.
 
-        Returns the descriptions of the writes made before a failure, or None when none failed.
+        ``(descriptions of the writes made before the failure, the failure)``, or ``(None, None)``.
         """
         for index, (description, operation, method, target, params) in enumerate(self.steps):
             try:
-                log_.write(resources, account, operation, target, description, method, **params)
+                journal.write(resources, account, operation, target, description, method, **params)
             except WriteFailed as failure:
-                log_.not_attempted(resources, account, [(op, t, d) for d, op, _, t, _ in self.steps[index + 1:]],
-                                   f"stopped at the first failure ({operation})")
+                later = [(op, t, d) for d, op, _, t, _ in self.steps[index + 1:]]
+                journal.not_attempted(resources, account, later, f"stopped at the first failure ({operation})")
                 return [d for d, *_ in self.steps[:index]], str(failure)
         return None, None
 
@@ -73,8 +73,9 @@ class CreateRootUsageAlarm(RecordedAction):
     ``c7n:rootguard-actions`` and in the ``action-*`` file, followed by a summary record; with
     ``--dryrun`` (or dryrun in Lambda modes' execution-options) the records say what would be
     written. A failed write stops the later ones, and the summary names what was already created
-    (e.g. topic, subscription and metric filter before a failed PutMetricAlarm). When no trail can carry the chain (none delivers to CloudWatch Logs, or those that do are
-    single-region, not logging, or incomplete) the action stops with PolicyExecutionError naming the
+    (e.g. topic, subscription and metric filter before a failed PutMetricAlarm). When no trail
+    can carry the chain (none delivers to CloudWatch Logs, or those that do are single-region, not
+    logging, or incomplete) the action stops with PolicyExecutionError naming the
     reason; it never creates or changes trails.
 
     :example:
@@ -120,12 +121,12 @@ class CreateRootUsageAlarm(RecordedAction):
 
     def process(self, resources):
         evidence = AccountEvidence(self.manager)
-        log_ = self.write_log(evidence.account_id)
+        journal = self.write_log(evidence.account_id)
         if resources:
-            self.complete_chain(evidence, log_, resources)
-        return log_.records
+            self.complete_chain(evidence, journal, resources)
+        return journal.records
 
-    def complete_chain(self, evidence, log_, resources):
+    def complete_chain(self, evidence, journal, resources):
         trail = self.chain_trail(evidence)
         log_group = parse_log_group_arn(trail["CloudWatchLogsLogGroupArn"])
         session = evidence.session()
@@ -143,7 +144,7 @@ class CreateRootUsageAlarm(RecordedAction):
                                        "sts:AssumeRoot issued: a privileged root session on a member account")
             else:
                 notes.append("not the organization's management account: no AssumeRoot alarm")
-        made, error = plan.apply(log_, resources, evidence.account_id)
+        made, error = plan.apply(journal, resources, evidence.account_id)
         if error:
             status = "partial"
             detail = (f"{error}; already made before it: {'; '.join(made) or 'nothing'}; "
@@ -152,9 +153,9 @@ class CreateRootUsageAlarm(RecordedAction):
             status = "planned" if self.dryrun else ("changed" if plan.steps else "unchanged")
             detail = "; ".join(plan.descriptions) or "chain already complete"
         log.info("rootguard: create-root-usage-alarm %s on %s: %s", evidence.account_id, status, detail)
-        log_.note(resources, evidence.account_id, status, detail, target=log_group.name,
-                  trail=trail["TrailARN"], log_group=log_group.name, region=log_group.region,
-                  topic=topic, notes=notes, writes=plan.descriptions)
+        journal.note(resources, evidence.account_id, status, detail, target=log_group.name,
+                     trail=trail["TrailARN"], log_group=log_group.name, region=log_group.region,
+                     topic=topic, notes=notes, writes=plan.descriptions)
 
     def chain_trail(self, evidence):
         """The first trail whose own links hold; PolicyExecutionError when there is none."""

@@ -287,28 +287,28 @@ class SetAlternateContactBase(RecordedAction):
 
     def process(self, resources):
         evidence = AccountEvidence(self.manager)
-        log_ = self.write_log(evidence.account_id)
+        journal = self.write_log(evidence.account_id)
         unset = sorted(f"contacts.{t}.{k}" for t, values in self.data["contacts"].items()
                        for k, v in values.items() if UNEXPANDED.match(str(v)))
         for resource in resources:
             target = self.target_account(resource, evidence)
             account = target or evidence.account_id
             if unset:
-                log_.note([resource], account, "skipped",
-                          f"{', '.join(unset)} not set: pass the policy variables (--vars-file)")
+                journal.note([resource], account, "skipped",
+                             f"{', '.join(unset)} not set: pass the policy variables (--vars-file)")
                 continue
             reason = self.skip_reason(resource)
             if reason:
-                log_.note([resource], account, "skipped", reason)
+                journal.note([resource], account, "skipped", reason)
                 continue
             try:
-                self.set_contacts(evidence, target, [resource], log_)
+                self.set_contacts(evidence, target, [resource], journal)
             except (ClientError, BotoCoreError) as error:   # one account never stops the others
                 message, _ = describe_error(_call_label("PutAlternateContact", target), error)
-                log_.note([resource], account, "failed", message)
-        return log_.records
+                journal.note([resource], account, "failed", message)
+        return journal.records
 
-    def set_contacts(self, evidence, target, resources, log_):
+    def set_contacts(self, evidence, target, resources, journal):
         """Write each configured contact type that is unset or differs from the policy's values."""
         account = target or evidence.account_id
         client = None
@@ -319,22 +319,22 @@ class SetAlternateContactBase(RecordedAction):
             # Compare first: never write what is already there (and never write blind).
             current = alternate_contact(evidence, contact_type, target)
             if not current.ok:
-                log_.note(resources, account, "failed",
-                          f"{contact_type} not compared, so not written: {current.error}",
-                          target=contact_type)
+                journal.note(resources, account, "failed",
+                             f"{contact_type} not compared, so not written: {current.error}",
+                             target=contact_type)
                 continue
             if not contact_differs(current.value, desired):
-                log_.note(resources, account, "unchanged", f"{contact_type} already as configured",
-                          target=contact_type)
+                journal.note(resources, account, "unchanged", f"{contact_type} already as configured",
+                             target=contact_type)
                 continue
             client = client or evidence.client("account")
             was = (current.value or {}).get("EmailAddress")
             try:
-                log_.write(resources, account, _call_label("PutAlternateContact", target, contact_type),
-                           contact_type,
-                           f"set {contact_type} to {desired['EmailAddress']} (was {was or 'unset'})",
-                           client.put_alternate_contact, AlternateContactType=contact_type,
-                           **desired, **_account_params(target))
+                journal.write(resources, account, _call_label("PutAlternateContact", target, contact_type),
+                              contact_type,
+                              f"set {contact_type} to {desired['EmailAddress']} (was {was or 'unset'})",
+                              client.put_alternate_contact, AlternateContactType=contact_type,
+                              **desired, **_account_params(target))
             except WriteFailed:
                 continue   # recorded; the other contact types are independent writes
 

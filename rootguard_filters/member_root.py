@@ -232,44 +232,48 @@ class DeleteRootCredentials(RecordedAction):
 
     def process(self, resources):
         reader = OrgReader(self.manager)
-        log_ = self.write_log(reader.evidence.account_id)
+        journal = self.write_log(reader.evidence.account_id)
         for resource in resources:
             try:
-                self.process_member(reader, resource, log_)
+                self.process_member(reader, resource, journal)
             except ReadFailed as failure:
-                log_.note([resource], resource["Id"], "failed", str(failure))
-        return log_.records
+                journal.note([resource], resource["Id"], "failed", str(failure))
+        return journal.records
 
-    def process_member(self, reader, resource, log_):
+    def process_member(self, reader, resource, journal):
         member = resource["Id"]
         skip = member_scope(reader, resource)
         if skip:
-            return log_.note([resource], member, "skipped", skip.reason)
+            return journal.note([resource], member, "skipped", skip.reason)
         # Read with the audit task (read-only); the delete task is assumed only to delete.
         audit = RootSession(reader, member, AUDIT_TASK, cached=False).audit(last_used=False)
         plan, held_back = deletion_plan(audit, self.data["credentials"])
         if held_back:
-            log_.note([resource], member, "held-back", held_back)
+            journal.note([resource], member, "held-back", held_back)
         if not plan:
             if not held_back:
-                log_.note([resource], member, "nothing-to-delete",
-                          f"root holds none of {', '.join(self.data['credentials'])}")
+                journal.note([resource], member, "nothing-to-delete",
+                             f"root holds none of {', '.join(self.data['credentials'])}")
             return None
-        session = None if self.dryrun else RootSession(reader, member, DELETE_TASK, cached=False)
+
+        def not_attempted(steps, reason):
+            journal.not_attempted([resource], member, [
+                (f"{self.DELETES[k][0]} (as root of {member})", i, f"{k} {i}") for k, i in steps], reason)
+
+        iam = None
+        if not self.dryrun:
+            try:
+                iam = RootSession(reader, member, DELETE_TASK, cached=False).iam
+            except ReadFailed as failure:
+                journal.note([resource], member, "failed", str(failure), call="sts:AssumeRoot",
+                             target=DELETE_TASK)
+                return not_attempted(plan, "no root session with the delete task")
         for index, (kind, ident) in enumerate(plan):
             call, delete = self.DELETES[kind]
             detail = f"{'deactivate' if kind == 'mfa-devices' else 'delete'} root {kind} {ident}"
             try:
-                iam = session.iam if session else None
-                log_.write([resource], member, f"{call} (as root of {member})", ident, detail,
-                           lambda: delete(iam, ident))
-            except (WriteFailed, ReadFailed) as failure:
-                if isinstance(failure, ReadFailed):   # AssumeRoot with the delete task failed
-                    log_.note([resource], member, "failed", str(failure),
-                              call="sts:AssumeRoot", target=DELETE_TASK)
-                    index -= 1
-                log_.not_attempted([resource], member, [
-                    (f"{self.DELETES[k][0]} (as root of {member})", i, f"{k} {i}")
-                    for k, i in plan[index + 1:]], f"stopped at the first failure ({kind} {ident})")
-                return None
+                journal.write([resource], member, f"{call} (as root of {member})", ident, detail,
+                              lambda: delete(iam, ident))
+            except WriteFailed:
+                return not_attempted(plan[index + 1:], f"stopped at the first failure ({kind} {ident})")
         return None

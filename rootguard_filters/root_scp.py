@@ -144,77 +144,77 @@ class AttachRootScp(RecordedAction):
 
     def process(self, resources):
         reader = OrgReader(self.manager, cached=False)
-        log_ = self.write_log(reader.evidence.account_id)
+        journal = self.write_log(reader.evidence.account_id)
         caller = reader.evidence.account_id
         try:
             snapshot = reader.snapshot()
         except ReadFailed as failure:
             for r in resources:
-                log_.note([r], r["Id"], "failed", f"cannot read the organization: {failure}")
-            return log_.records
+                journal.note([r], r["Id"], "failed", f"cannot read the organization: {failure}")
+            return journal.records
         if not snapshot.scp_enabled:
             if not self.data.get("enable-policy-type"):
                 for r in resources:
-                    log_.note([r], r["Id"], "skipped",
-                              f"SERVICE_CONTROL_POLICY is disabled on {snapshot.root_id}; "
-                              "set enable-policy-type: true to enable it")
-                return log_.records
+                    journal.note([r], r["Id"], "skipped",
+                                 f"SERVICE_CONTROL_POLICY is disabled on {snapshot.root_id}; "
+                                 "set enable-policy-type: true to enable it")
+                return journal.records
             try:
-                log_.write(resources, caller, "organizations:EnablePolicyType", snapshot.root_id,
-                           f"enable SERVICE_CONTROL_POLICY on {snapshot.root_id}",
-                           reader.client.enable_policy_type, RootId=snapshot.root_id, PolicyType=SCP)
+                journal.write(resources, caller, "organizations:EnablePolicyType", snapshot.root_id,
+                              f"enable SERVICE_CONTROL_POLICY on {snapshot.root_id}",
+                              reader.client.enable_policy_type, RootId=snapshot.root_id, PolicyType=SCP)
             except WriteFailed as failure:
-                log_.not_attempted(resources, caller, [
+                journal.not_attempted(resources, caller, [
                     ("organizations:AttachPolicy", None, "attach the deny-root SCP")], str(failure))
-                return log_.records
+                return journal.records
             snapshot.scp_enabled = True
 
         name = self.data.get("policy-name", DEFAULT_POLICY_NAME)
         plan = plan_root_scp(snapshot, [r["Id"] for r in resources], self.data.get("target", "root"), name)
         by_id = {r["Id"]: r for r in resources}
         for account_id, reason in plan.skipped.items():
-            log_.note([by_id[account_id]], account_id, "skipped", reason)
+            journal.note([by_id[account_id]], account_id, "skipped", reason)
         for account_id, target in plan.attached.items():
-            log_.note([by_id[account_id]], account_id, "already-attached",
-                      f"SCP {plan.policy_id} ({plan.policy_name}) is already on {target}",
-                      target=target, policy=plan.policy_id)
+            journal.note([by_id[account_id]], account_id, "already-attached",
+                         f"SCP {plan.policy_id} ({plan.policy_name}) is already on {target}",
+                         target=target, policy=plan.policy_id)
         if not plan.targets:
-            return log_.records
+            return journal.records
         todo = [by_id[a] for a in plan.targets]
         for policy_id, reason in plan.rejected.items():
-            log_.note(todo, caller, "not-reused", f"SCP {policy_id} "
-                      f"({snapshot.policies[policy_id].get('Name')}) covers root but is not reused: {reason}",
-                      policy=policy_id)
+            journal.note(todo, caller, "not-reused", f"SCP {policy_id} "
+                         f"({snapshot.policies[policy_id].get('Name')}) covers root but is not reused: {reason}",
+                         policy=policy_id)
         if plan.blocked:
             for r in todo:
-                log_.note([r], r["Id"], "failed", plan.blocked, target=plan.targets[r["Id"]])
-            return log_.records
+                journal.note([r], r["Id"], "failed", plan.blocked, target=plan.targets[r["Id"]])
+            return journal.records
         policy_id = plan.policy_id
         if policy_id is None:
             try:
-                policy_id = self._create_policy(log_, todo, reader.client, snapshot.partition, name)
+                policy_id = self._create_policy(journal, todo, reader.client, snapshot.partition, name)
             except WriteFailed as failure:
-                log_.not_attempted(todo, caller, [
+                journal.not_attempted(todo, caller, [
                     ("organizations:AttachPolicy", t, f"attach the deny-root SCP to {t}")
                     for t in dict.fromkeys(plan.targets.values())], str(failure))
-                return log_.records
+                return journal.records
         for target in dict.fromkeys(plan.targets.values()):
             accounts = [by_id[a] for a, t in plan.targets.items() if t == target]
             try:
-                log_.write(accounts, caller, "organizations:AttachPolicy", target,
-                           f"attach SCP {policy_id or name + ' (to be created)'} to {target}",
-                           reader.client.attach_policy, extra={"policy": policy_id},
-                           PolicyId=policy_id or "(dryrun)", TargetId=target)
+                journal.write(accounts, caller, "organizations:AttachPolicy", target,
+                              f"attach SCP {policy_id or name + ' (to be created)'} to {target}",
+                              reader.client.attach_policy, extra={"policy": policy_id},
+                              PolicyId=policy_id or "(dryrun)", TargetId=target)
             except WriteFailed:
                 if plan.policy_id is None:
-                    log_.note(accounts, caller, "left-behind",
-                              f"SCP {policy_id} ({name}) was created but is not attached to {target}; "
-                              "the next run attaches it", policy=policy_id, target=target)
-        return log_.records
+                    journal.note(accounts, caller, "left-behind",
+                                 f"SCP {policy_id} ({name}) was created but is not attached to {target}; "
+                                 "the next run attaches it", policy=policy_id, target=target)
+        return journal.records
 
-    def _create_policy(self, log_, resources, client, partition, name):
+    def _create_policy(self, journal, resources, client, partition, name):
         """The new policy's id (None under dryrun); WriteFailed after recording the failure."""
-        response = log_.write(
+        response = journal.write(
             resources, self.manager.config.account_id, "organizations:CreatePolicy", name,
             f"create SCP {name} (AWS's reference deny-root policy)",
             client.create_policy, Name=name, Type=SCP,
