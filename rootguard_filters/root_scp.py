@@ -2,8 +2,6 @@
 
 The decisions live in ``decide/scp.py`` (coverage) and ``decide/scp_plan.py`` (what to attach).
 """
-import logging
-
 from c7n.resources.org import OrgAccount
 from c7n.utils import type_schema
 
@@ -16,7 +14,7 @@ from rootguard_filters.organization import (
 from rootguard_filters.verdict import could_not_evaluate
 from rootguard_filters.writes import RecordedAction, WriteFailed
 
-log = logging.getLogger("custodian.rootguard")
+ACCESS_DENIED = ("AccessDenied", "AccessDeniedException")
 
 
 @OrgAccount.filter_registry.register("root-scp")
@@ -78,7 +76,9 @@ class AttachRootScp(RecordedAction):
     also denies regions is never spread); otherwise creates AWS's reference deny-root SCP (Deny
     ``*`` on ``*`` for ``arn:<partition>:iam::*:root``, AssumeRoot sessions exempt), named
     ``policy-name`` and tagged ``rootguard:managed=attach-root-scp``. A policy of that name whose
-    content was edited is reported, not re-created. ``target`` attaches it to the organization
+    content was edited is reported, not re-created. The pack's own policy is preferred when it
+    exists; when attaching another reusable policy is denied (the shipped role attaches only SCPs
+    carrying the pack's tag), the pack's own is created and attached instead. ``target`` attaches it to the organization
     ``root`` (default), the account's parent ``ou`` or the ``account``; accounts already covered,
     the management account and suspended accounts are left alone. When the SERVICE_CONTROL_POLICY
     type is disabled nothing is attached unless ``enable-policy-type: true``. Never detaches or
@@ -189,28 +189,47 @@ class AttachRootScp(RecordedAction):
             for r in todo:
                 journal.note([r], r["Id"], "failed", plan.blocked, target=plan.targets[r["Id"]])
             return journal.records
-        policy_id = plan.policy_id
+        policy_id, created = plan.policy_id, False
+        targets = list(dict.fromkeys(plan.targets.values()))
         if policy_id is None:
             try:
-                policy_id = self._create_policy(journal, todo, reader.client, snapshot.partition, name)
+                policy_id, created = self._create_policy(journal, todo, reader.client, snapshot.partition, name), True
             except WriteFailed as failure:
-                journal.not_attempted(todo, caller, [
-                    ("organizations:AttachPolicy", t, f"attach the deny-root SCP to {t}")
-                    for t in dict.fromkeys(plan.targets.values())], str(failure))
+                self._not_attempted(journal, todo, caller, targets, str(failure))
                 return journal.records
-        for target in dict.fromkeys(plan.targets.values()):
+        index = 0
+        while index < len(targets):
+            target = targets[index]
             accounts = [by_id[a] for a, t in plan.targets.items() if t == target]
             try:
                 journal.write(accounts, caller, "organizations:AttachPolicy", target,
                               f"attach SCP {policy_id or name + ' (to be created)'} to {target}",
                               reader.client.attach_policy, extra={"policy": policy_id},
                               PolicyId=policy_id or "(dryrun)", TargetId=target)
-            except WriteFailed:
-                if plan.policy_id is None:
+            except WriteFailed as failure:
+                if not created and failure.code in ACCESS_DENIED and not plan.pack_edited:
+                    # The role may attach only the pack's tagged SCP: use the pack's own instead.
+                    journal.note(accounts, caller, "falling-back",
+                                 f"cannot attach SCP {policy_id} ({plan.policy_name}): creating the pack's "
+                                 f"own {name} instead", policy=policy_id, target=target)
+                    try:
+                        policy_id = self._create_policy(journal, todo, reader.client, snapshot.partition, name)
+                    except WriteFailed as create_failure:
+                        self._not_attempted(journal, todo, caller, targets[index:], str(create_failure))
+                        return journal.records
+                    created = True
+                    continue
+                if created:
                     journal.note(accounts, caller, "left-behind",
                                  f"SCP {policy_id} ({name}) was created but is not attached to {target}; "
                                  "the next run attaches it", policy=policy_id, target=target)
+            index += 1
         return journal.records
+
+    @staticmethod
+    def _not_attempted(journal, resources, caller, targets, reason):
+        journal.not_attempted(resources, caller, [
+            ("organizations:AttachPolicy", t, f"attach the deny-root SCP to {t}") for t in targets], reason)
 
     def _create_policy(self, journal, resources, client, partition, name):
         """The new policy's id (None under dryrun); WriteFailed after recording the failure."""

@@ -37,6 +37,10 @@ WRITE_RESULTS = (DONE, PLANNED, FAILED, NOT_ATTEMPTED)
 class WriteFailed(Exception):
     """A write failed; the record is already made. ``str()`` names the call and the error."""
 
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
+
 
 class WriteLog:
     """The records of one action run; writes go through :meth:`write` so none is unrecorded."""
@@ -72,7 +76,7 @@ class WriteLog:
             message, code = describe_error(call, error)
             log.error("rootguard: %s: %s on %s: %s", self.action_type, account, target, message)
             self.note(resources, account, FAILED, message, call, target, error_code=code, **extra)
-            raise WriteFailed(message) from error
+            raise WriteFailed(message, code) from error
         finally:
             # Later policies of this run must read what is there now, whatever happened: the
             # target account's reads and the caller's (Organizations reads are keyed by it).

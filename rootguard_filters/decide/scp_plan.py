@@ -89,17 +89,22 @@ class ScpPlan:
     policy_id: str = None           # an existing SCP with covering content, else None (create one)
     policy_name: str = None
     rejected: dict = field(default_factory=dict)   # policy id -> why it is not reused (it covers)
-    blocked: str = None             # why nothing can be created (the pack's policy was edited)
+    pack_edited: str = None         # why the pack's own policy cannot be created (its name is taken
+                                    # by an edited copy), else None
+    blocked: str = None             # pack_edited, when no existing policy is reused either
     skipped: dict = field(default_factory=dict)    # account -> reason
     targets: dict = field(default_factory=dict)    # account -> target id to attach to
     attached: dict = field(default_factory=dict)   # account -> target the policy is already on
 
 
-def covering_policy(snapshot, account_ids, rejected=None):
+def covering_policy(snapshot, account_ids, rejected=None, prefer_name=DEFAULT_POLICY_NAME):
     """Id of an existing SCP whose content denies the root user of every account and denies
-    nothing to anyone else (:func:`root_scoped_deny`); policies that cover but are not root-scoped
-    are put in ``rejected`` (id -> reason)."""
-    for policy_id in sorted(snapshot.policies, key=lambda p: (snapshot.policies[p].get("Name") or "", p)):
+    nothing to anyone else (:func:`root_scoped_deny`), the pack's own (``prefer_name``) first;
+    policies that cover but are not root-scoped are put in ``rejected`` (id -> reason)."""
+    def order(policy_id):
+        name = snapshot.policies[policy_id].get("Name") or ""
+        return (name != prefer_name, name, policy_id)
+    for policy_id in sorted(snapshot.policies, key=order):
         content = snapshot.policies[policy_id].get("Content")
         if content is None or not all(
                 document_denies_root(content, a, snapshot.partition)[0] for a in account_ids):
@@ -161,12 +166,13 @@ def plan_root_scp(snapshot, account_ids, target="root", policy_name=DEFAULT_POLI
             todo.append(account_id)
     if not todo:
         return plan
-    plan.policy_id = covering_policy(snapshot, todo, plan.rejected)
+    plan.policy_id = covering_policy(snapshot, todo, plan.rejected, policy_name)
+    _, plan.pack_edited = pack_policy_edited(snapshot, policy_name)
     if plan.policy_id:
         plan.policy_name = snapshot.policies[plan.policy_id].get("Name")
     else:
         plan.policy_name = policy_name
-        _, plan.blocked = pack_policy_edited(snapshot, policy_name)
+        plan.blocked = plan.pack_edited
     on = set(snapshot.targets_of.get(plan.policy_id, ())) if plan.policy_id else set()
     for account_id in todo:
         where = target_for(snapshot, account_id, target)

@@ -194,3 +194,42 @@ def test_attach_root_scp_and_set_alternate_contact_on_one_policy(session, org, t
         AlternateContactType="SECURITY", AccountId=member)["AlternateContact"]["EmailAddress"] == \
         "security@acme-corp.io"
     assert MANAGEMENT in by_id
+
+
+# ------------------------------------------------------------------ reuse under the scoped role
+
+def test_the_pack_policy_is_preferred_over_another_root_scoped_policy(session, org, tmp_path):
+    org.account("a")
+    attach(session, tmp_path / "first", target="account")
+    org.scp("aaa-team-root-deny", document(ROOT_DENY))
+    second = org.account("b")
+
+    flagged, made = attach(session, tmp_path / "second", target="account")
+
+    assert made == {"AttachPolicy": 1}
+    (record,) = [r for r in flagged if r["Id"] == second]
+    (attached,) = [r for r in record["c7n:rootguard-actions"] if r["call"]]
+    assert attached["policy"] == org.scps()["rootguard-deny-root-user"]
+
+
+def test_reused_policy_the_role_may_not_attach_falls_back_to_the_pack_policy(session, org, tmp_path):
+    member = org.account("a")
+    theirs = org.scp("team-root-deny", document(ROOT_DENY))
+
+    def deny_untagged(params, **_):
+        if theirs.encode() in (params.get("body") or b""):
+            from placebo.pill import FakeHttpResponse
+            return FakeHttpResponse(400), {"Error": {"Code": "AccessDeniedException", "Message": "not tagged"},
+                                           "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+    session.events.register("before-call.organizations.AttachPolicy", deny_untagged)
+
+    flagged, made = attach(session, tmp_path)
+
+    (record,) = [r for r in flagged if r["Id"] == member]
+    assert [(r["call"], r["result"]) for r in record["c7n:rootguard-actions"] if r["call"]] == [
+        ("organizations:AttachPolicy", "failed"), ("organizations:CreatePolicy", "done"),
+        ("organizations:AttachPolicy", "done")]
+    assert any(r["result"] == "falling-back" for r in record["c7n:rootguard-actions"])
+    assert org.targets(org.scps()["rootguard-deny-root-user"]) == {org.root}
+    assert org.targets(theirs) == set()
