@@ -78,3 +78,19 @@ def test_bad_action_contacts_are_rejected_naming_the_field(monkeypatch, caplog, 
     code, output = validate(monkeypatch, caplog, path)
     assert code == 1
     assert shown in output
+
+
+def test_shipped_contacts_remediation_runs_with_a_vars_file(monkeypatch, caplog, tmp_path, moto_session):
+    variables = {"security_name": "Security Team", "security_title": "Lead", "security_email": "sec@acme-corp.io",
+                 "security_phone": "+1 206 555 0100", "ops_name": "Ops Team", "ops_title": "Lead",
+                 "ops_email": "ops@acme-corp.io", "ops_phone": "+1 206 555 0101"}
+    vars_file = tmp_path / "vars.yml"
+    vars_file.write_text(yaml.safe_dump(variables))
+    monkeypatch.setattr(sys, "argv", ["custodian", "run", "--vars-file", str(vars_file), "-s", str(tmp_path / "out"),
+                                      "-r", "us-east-1", "--cache-period", "0", f"{REPO}/remediation/contacts.yml"])
+    try:
+        custodian()
+    except SystemExit as exit_:
+        assert exit_.code in (0, None), caplog.text
+    stored = moto_session.client("account").get_alternate_contact(AlternateContactType="SECURITY")["AlternateContact"]
+    assert (stored["Name"], stored["EmailAddress"]) == ("Security Team", "sec@acme-corp.io")
