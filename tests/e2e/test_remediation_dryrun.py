@@ -18,14 +18,18 @@ WRITE_PREFIXES = ("Create", "Attach", "Enable", "Delete", "Deactivate", "Put", "
 def dry_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("remediation-dryrun")
     with Sandbox() as sandbox:
-        seeded = seed_organization(sandbox.endpoint_url, str(workdir), members=["outside-scp", "root-access-key"])
-        sandbox.reset_calls()
-        out = workdir / "out"
-        run = subprocess.run(
-            [tool("custodian"), "run", "--dryrun", "-s", str(out), "-r", "us-east-1", "--cache-period", "0",
-             str(ROOT / "remediation" / "organization.yml")],
-            env=offline_env(sandbox.endpoint_url, workdir), capture_output=True, text=True, timeout=300)
-        calls = sandbox.calls()
+        try:
+            seeded = seed_organization(sandbox.endpoint_url, str(workdir),
+                                       members=["outside-scp", "root-access-key"])
+            sandbox.reset_calls()
+            out = workdir / "out"
+            run = subprocess.run(
+                [tool("custodian"), "run", "--dryrun", "-s", str(out), "-r", "us-east-1", "--cache-period", "0",
+                 str(ROOT / "remediation" / "organization.yml")],
+                env=offline_env(sandbox.endpoint_url, workdir), capture_output=True, text=True, timeout=300)
+            calls = sandbox.calls()
+        finally:
+            sandbox.reset()   # moto's state is process-wide: leave no organization for the next sandbox
     return seeded, out, calls, run
 
 
