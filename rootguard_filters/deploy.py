@@ -195,17 +195,25 @@ def execution_role_policy(policy_files):
     rootguard_filters.register()
     load_resources(("aws.account", "aws.org-account"))
     config = Config.empty(account_id="123456789012", region="us-east-1")
-    permissions, outputs = set(), set()
+    permissions, outputs, scopes = set(), set(), {}
     for path in policy_files:
         for policy in PolicyCollection.from_data(load_file(str(path)), config):
             permissions.update(policy_permissions(policy))
             outputs.update(s3_output_objects(policy.data))
+            for action in policy.resource_manager.actions:
+                scopes.update(getattr(action, "permission_scopes", {}))
     statements = [
         {"Sid": "LambdaLogs", "Effect": "Allow", "Action": list(LOG_ACTIONS),
          "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/rootguard-*"},
         {"Sid": "RootguardPolicies", "Effect": "Allow",
-         "Action": sorted(permissions - set(LOG_ACTIONS)), "Resource": "*"},
+         "Action": sorted(permissions - set(LOG_ACTIONS) - set(scopes)), "Resource": "*"},
     ]
+    # Writes an action scopes (permission_scopes: e.g. attach only the pack's tagged SCP) get their own
+    # statements instead of Resource "*".
+    for permission in sorted(scopes):
+        for index, scope in enumerate(scopes[permission], start=1):
+            statements.append({"Sid": f"Scoped{permission.split(':')[1]}{index}", "Effect": "Allow",
+                               "Action": [permission], **scope})
     if outputs:  # c7n uploads the run's files to the output directory
         statements.append({"Sid": "RootguardOutput", "Effect": "Allow", "Action": ["s3:PutObject"],
                            "Resource": sorted(outputs)})

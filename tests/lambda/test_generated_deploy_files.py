@@ -98,8 +98,11 @@ def test_generator_rejects_removed_and_useless_options_with_the_reason(argv, mes
 def test_committed_drift_remediation_role_holds_exactly_the_remediation_policies_permissions():
     committed = json.loads((REPO / "iam/drift-remediation-role.json").read_text())
     assert committed == deploy.execution_role_policy([REPO / "remediation/realtime-drift.yml"])
-    actions = set(committed["Statement"][1]["Action"])
+    actions = {a for statement in committed["Statement"] for a in statement["Action"]}
     assert {"logs:PutMetricFilter", "cloudwatch:PutMetricAlarm", "organizations:AttachPolicy"} <= actions
+    # the drift function attaches SCPs on its own: only the pack's tagged SCP (attach-root-scp's scopes)
+    attach = [st for st in committed["Statement"] if "organizations:AttachPolicy" in st["Action"]]
+    assert attach and all(st["Resource"] != "*" for st in attach)
     shared = set(json.loads((REPO / "iam/lambda-execution-role.json").read_text())["Statement"][1]["Action"])
     # the alert functions' role gets none of the remediation writes
     assert not {"logs:PutMetricFilter", "cloudwatch:PutMetricAlarm", "organizations:AttachPolicy",
