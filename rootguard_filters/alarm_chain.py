@@ -39,8 +39,9 @@ class ChainReader:
     def __init__(self, evidence):
         self.evidence = evidence
 
-    def _get(self, key, operation, call):
-        return RUN_CACHE.get((self.evidence.account_id, *key), lambda: guarded(operation, call))
+    def _get(self, key, operation, call, expected_codes=()):
+        return RUN_CACHE.get((self.evidence.account_id, *key),
+                             lambda: guarded(operation, call, expected_codes=expected_codes))
 
     def trails(self):
         region = self.evidence.region
@@ -86,7 +87,14 @@ class ChainReader:
             # always in a real answer: a page without it is unreadable, not "no subscriptions"
             return [s for page in paginator.paginate(TopicArn=topic_arn) for s in page["Subscriptions"]]
         return self._get(("sns", "ListSubscriptionsByTopic", topic_arn), "sns:ListSubscriptionsByTopic",
-                         lambda: retry(call))
+                         lambda: retry(call), expected_codes=("NotFound",))
+
+    def topic_attributes(self, topic_arn):
+        """GetTopicAttributes: does the alarm's topic exist (read when subscriptions are not)."""
+        client = self.evidence.client("sns", arn_parts(topic_arn)[2])
+        return self._get(("sns", "GetTopicAttributes", topic_arn), "sns:GetTopicAttributes",
+                         lambda: retry(client.get_topic_attributes, TopicArn=topic_arn)["Attributes"],
+                         expected_codes=("NotFound",))
 
 
 @Account.filter_registry.register("root-usage-alarm")
@@ -132,7 +140,7 @@ class RootUsageAlarm(RootguardFilter):
 
     def get_permissions(self):
         if not self.data.get("require-confirmed-subscription", True):
-            return list(CHAIN_READ_PERMISSIONS)
+            return list(CHAIN_READ_PERMISSIONS) + ["sns:GetTopicAttributes"]
         return list(self.permissions)
 
     def verdict(self, resource):

@@ -2,9 +2,9 @@
 
 A chain holds when every link holds: a multi-region, logging trail that records read and write
 management events and delivers to a CloudWatch Logs group; a metric filter on that group whose
-pattern covers root usage (judged against CloudTrail records, not compared as text); an alarm on the
-filter's metric that one root action triggers; an SNS topic among the alarm's actions; a confirmed
-subscription on that topic.
+pattern matches every root-usage event (decided over all events, ``logic.root_usage``); an alarm on
+the filter's metric that one root action makes fire and notify (``alarm_fire_problem``); an existing
+SNS topic among the alarm's actions; a confirmed subscription on that topic.
 
 The walk reads lazily through a ``ChainReader`` (any object with the methods below returning
 evidence with ``ok``/``value``/``error``), so a trail broken at its first link costs no further calls:
@@ -13,16 +13,17 @@ evidence with ``ok``/``value``/``error``), so a trail broken at its first link c
 - ``trail_status(trail)``, ``event_selectors(trail)``: GetTrailStatus / GetEventSelectors responses
 - ``metric_filters(region, log_group_name)``: DescribeMetricFilters ``metricFilters``
 - ``alarms_for_metric(region, metric_name, namespace)``: DescribeAlarmsForMetric ``MetricAlarms``
-- ``subscriptions(topic_arn)``: ListSubscriptionsByTopic ``Subscriptions``
+- ``subscriptions(topic_arn)``: ListSubscriptionsByTopic ``Subscriptions`` (NotFound: no such topic)
+- ``topic_attributes(topic_arn)``: GetTopicAttributes, only when subscriptions are not read
 
 The first complete chain wins. Otherwise each trail reports its first broken link (for a trail with
 several filters or alarms, the link reached furthest along the chain); an unreadable link (API error,
 another account's trail or log group) makes the trail, and then the account, could-not-evaluate.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Optional
 
-from rootguard_filters.logic.root_usage import judge_root_usage_pattern
+from rootguard_filters.logic.root_usage import MALFORMED, UNDECIDED, judge_root_usage_pattern
 from rootguard_filters.verdict import compliant, could_not_evaluate, non_compliant
 
 # The links in chain order; a broken link further along is closer to a working chain.
@@ -39,6 +40,7 @@ class Broken:
     link: str
     reason: str
     unknown: bool = False
+    counterexample: Optional[dict] = None   # a root-usage event the metric filter's pattern misses
 
     @property
     def rank(self):
@@ -64,6 +66,7 @@ class Chain:
     alarm_name: str
     topic_arn: str
     subscription_protocols: Optional[tuple]   # None when confirmation was not required
+    pattern_also_alarms_on: tuple = ()        # what the pattern matches beyond root usage
 
 
 def arn_parts(arn):
@@ -183,29 +186,131 @@ def trail_problem(trail, account_id, reader):
     return None
 
 
-def alarm_problem(alarm, transformation):
-    """Why one root action would not put the alarm in ALARM state, or None."""
+# A datapoint count standing for "many other events in the same period".
+_MANY = 10 ** 6
+_OPERATORS = {
+    "GreaterThanOrEqualToThreshold": (">=", lambda value, threshold: value >= threshold),
+    "GreaterThanThreshold": (">", lambda value, threshold: value > threshold),
+    "LessThanThreshold": ("<", lambda value, threshold: value < threshold),
+    "LessThanOrEqualToThreshold": ("<=", lambda value, threshold: value <= threshold),
+}
+
+
+def _number(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _period_value(statistic, root_value, default, others, with_root=True):
+    """The statistic over one period holding one root event (``with_root``) and ``others`` other log
+    events, which publish ``default`` when the metric filter has a defaultValue and nothing otherwise;
+    None when the period has no datapoint."""
+    count = others if default is not None else 0
+    values = ([root_value] if with_root else []) + ([default] if count else [])
+    if not values:
+        return None
+    total = root_value * with_root + (default * count if count else 0)
+    return {"Sum": total, "SampleCount": float(with_root + count), "Maximum": max(values),
+            "Minimum": min(values), "Average": total / (with_root + count)}[statistic]
+
+
+def alarm_fire_problem(alarm, transformation, filter_dimensions_forced=None):
+    """Why one root-usage event would not make this alarm fire and notify: ``(reason, unknown)``,
+    or None when it does. ``unknown`` marks a setting that cannot be judged (not a broken link).
+
+    One event adds the metric filter's ``metricValue`` to one period; the alarm fires when that
+    period's statistic crosses the threshold for every count of other events in the period (they add
+    ``defaultValue`` when it is set), needs one breaching datapoint (``DatapointsToAlarm`` or
+    ``EvaluationPeriods`` of 1), and does not already breach without root usage (an alarm that stays
+    in ALARM sends no new notification). Dimensions must be those the metric filter publishes.
+    ``filter_dimensions_forced`` maps a dimension name to the value every root-usage event gives it.
+    """
     name = alarm.get("AlarmName")
     if alarm.get("ActionsEnabled") is False:
-        return f"alarm '{name}' has its actions disabled"
+        return f"alarm '{name}' has its actions disabled", False
     needed = alarm.get("DatapointsToAlarm") or alarm.get("EvaluationPeriods") or 1
     if needed > 1:
         return (f"alarm '{name}' needs {needed} breaching datapoints: a single root action "
-                f"does not trigger it")
-    try:
-        value = float(transformation.get("metricValue", "1"))
-    except ValueError:   # a value taken from the event ($.field): assume one per match
-        value = 1.0
-    threshold = alarm.get("Threshold")
-    operator = alarm.get("ComparisonOperator")
-    if threshold is None:   # anomaly-detection band: not judged
-        return None
-    if operator == "GreaterThanOrEqualToThreshold" and value < threshold:
-        return f"alarm '{name}' fires at >= {threshold:g}; one root action adds {value:g}"
-    if operator == "GreaterThanThreshold" and value <= threshold:
-        return f"alarm '{name}' fires above {threshold:g}; one root action adds {value:g}"
-    if operator in ("LessThanThreshold", "LessThanOrEqualToThreshold"):
-        return f"alarm '{name}' fires when the metric falls below its threshold, not on root usage"
+                f"does not trigger it"), False
+    problem = _dimension_problem(name, alarm, transformation, filter_dimensions_forced or {})
+    if problem:
+        return problem, False
+    operator = _OPERATORS.get(alarm.get("ComparisonOperator"))
+    threshold = _number(alarm.get("Threshold"))
+    if operator is None or threshold is None:
+        return (f"alarm '{name}' uses {alarm.get('ComparisonOperator')!r} "
+                f"(an anomaly-detection band or no static threshold): whether one root action fires it "
+                f"cannot be decided"), True
+    symbol, breaches = operator
+    raw_value = transformation.get("metricValue", "1")
+    value = _number(raw_value)
+    if value is None:
+        return (f"metric filter publishes metricValue {raw_value!r} taken from the event: a root event "
+                f"where it is 0 or absent does not reach alarm '{name}''s threshold"), False
+    default = _number(transformation.get("defaultValue")) if transformation.get("defaultValue") is not None else None
+    statistic = alarm.get("Statistic")
+    if statistic not in ("Sum", "SampleCount", "Maximum", "Minimum", "Average"):
+        extended = alarm.get("ExtendedStatistic") or statistic
+        if default is None:
+            statistic = "Maximum"   # every datapoint of the period is the root event's value
+        else:
+            return (f"alarm '{name}' uses statistic {extended!r} over a metric with defaultValue "
+                    f"{default:g}: cannot be decided"), True
+    rule = f"{statistic} {symbol} {threshold:g}"
+    for others in (0, 1, _MANY):
+        period = _period_value(statistic, value, default, others)
+        if not breaches(period, threshold):
+            context = "" if not others else (f" when {'another event' if others == 1 else 'many other events'}"
+                                             f" in the period add defaultValue {default:g}")
+            return (f"alarm '{name}' fires when {rule}; one root action gives {period:g}{context}"), False
+    if alarm.get("TreatMissingData") == "breaching":
+        return (f"alarm '{name}' treats missing data as breaching: it sits in ALARM without root usage "
+                f"and a root action sends no new notification"), False
+    for others in (1, _MANY):
+        quiet = _period_value(statistic, value, default, others, with_root=False)
+        if quiet is not None and breaches(quiet, threshold):
+            return (f"alarm '{name}' fires when {rule} and other events alone give {quiet:g} (defaultValue "
+                    f"{default:g}): it sits in ALARM without root usage and a root action sends no new "
+                    f"notification"), False
+    return None
+
+
+def _dimension_problem(name, alarm, transformation, forced):
+    published = transformation.get("dimensions") or {}
+    watched = {d.get("Name"): d.get("Value") for d in alarm.get("Dimensions") or ()}
+    if set(watched) != set(published):
+        return (f"alarm '{name}' watches dimensions {sorted(watched) or 'none'} but the metric filter "
+                f"publishes {sorted(published) or 'none'}: the alarm's metric never receives root usage")
+    for dimension, value in watched.items():
+        if forced.get(published[dimension]) != value:
+            return (f"alarm '{name}' watches {dimension}={value!r} but the metric filter takes {dimension} "
+                    f"from {published[dimension]}: a root event with another value does not reach it")
+    return None
+
+
+# Dimension values every root-usage event has, by the metric filter's dimension field.
+FORCED_DIMENSION_VALUES = {"$.userIdentity.type": "Root"}
+
+
+def pattern_judgement(metric_filter, exclude_assumed_root_ok=True):
+    """Whether the filter's pattern matches every root-usage event (a PatternJudgement)."""
+    return judge_root_usage_pattern(metric_filter.get("filterPattern") or "", exclude_assumed_root_ok)
+
+
+def pattern_problem(metric_filter, judgement):
+    """The metric-filter link of one filter: None when its pattern matches every root-usage event,
+    else a Broken link (``unknown`` when coverage cannot be decided) carrying the counterexample."""
+    name = metric_filter.get("filterName")
+    if judgement.status == MALFORMED:
+        return Broken("metric-filter", f"metric filter '{name}' pattern is malformed: {judgement.error}")
+    if judgement.status == UNDECIDED:
+        return Broken("metric-filter", f"metric filter '{name}': {judgement.reason}", unknown=True)
+    if not judgement.covers:
+        return Broken("metric-filter", f"metric filter '{name}' pattern does not cover root usage: "
+                                       f"{judgement.reason}", counterexample=judgement.counterexample)
     return None
 
 
@@ -231,7 +336,8 @@ class _Walk:
             return None, [Broken("metric-filter", f"log group {log_group.name} has no metric filter")]
         problems = []
         for metric_filter in filters.value:
-            problem = self.filter_problem(metric_filter)
+            judgement = pattern_judgement(metric_filter, self.exclude_assumed_root_ok)
+            problem = pattern_problem(metric_filter, judgement)
             if problem:
                 problems.append(problem)
                 continue
@@ -242,22 +348,10 @@ class _Walk:
             for transformation in transformations:
                 chain, more = self.metric(trail, log_group, metric_filter, transformation)
                 if chain:
-                    return chain, []
+                    return replace(chain, pattern_also_alarms_on=tuple(
+                        extra["what"] for extra in judgement.also_alarms_on)), []
                 problems.extend(more)
         return None, problems
-
-    def filter_problem(self, metric_filter):
-        name = metric_filter.get("filterName")
-        judgement = judge_root_usage_pattern(metric_filter.get("filterPattern") or "")
-        if judgement.error:
-            return Broken("metric-filter", f"metric filter '{name}' pattern is malformed: {judgement.error}")
-        if not judgement.covers:
-            return Broken("metric-filter",
-                          f"metric filter '{name}' pattern does not cover root usage: {judgement.reason}")
-        if judgement.excludes_assumed_root and not self.exclude_assumed_root_ok:
-            return Broken("metric-filter", f"metric filter '{name}' pattern leaves out AssumeRoot session "
-                                           f"actions (exclude-assumed-root-ok is false)")
-        return None
 
     def metric(self, trail, log_group, metric_filter, transformation):
         name, namespace = transformation.get("metricName"), transformation.get("metricNamespace")
@@ -270,9 +364,9 @@ class _Walk:
                                           f"'{metric_filter.get('filterName')}'")]
         problems = []
         for alarm in on_metric:
-            problem = alarm_problem(alarm, transformation)
+            problem = alarm_fire_problem(alarm, transformation, FORCED_DIMENSION_VALUES)
             if problem:
-                problems.append(Broken("alarm", problem))
+                problems.append(Broken("alarm", problem[0], unknown=problem[1]))
                 continue
             topics = [action for action in alarm.get("AlarmActions") or () if is_sns_topic_arn(action)]
             if not topics:
@@ -290,10 +384,13 @@ class _Walk:
     def subscribers(self, topic_arn):
         """(confirmed subscription protocols | None, Broken | None) of one topic."""
         if not self.require_confirmed:
+            exists = self.reader.topic_attributes(topic_arn)
+            if not exists.ok:
+                return None, _topic_read_problem(topic_arn, exists)
             return None, None
         subscriptions = self.reader.subscriptions(topic_arn)
         if not subscriptions.ok:
-            return None, Broken("subscription", subscriptions.error, unknown=True)
+            return None, _topic_read_problem(topic_arn, subscriptions, link="subscription")
         # A confirmed subscription has an ARN; pending ones read "PendingConfirmation".
         confirmed = [s for s in subscriptions.value if (s.get("SubscriptionArn") or "").startswith("arn:")]
         if confirmed:
@@ -303,6 +400,13 @@ class _Walk:
         pending = ", ".join(sorted({s.get("Protocol") or "?" for s in subscriptions.value}))
         return None, Broken("subscription", f"SNS topic {topic_arn} has only subscriptions pending "
                                             f"confirmation ({pending})")
+
+
+def _topic_read_problem(topic_arn, evidence, link="sns-topic"):
+    # SNS answers NotFound for a deleted topic: the alarm notifies no one.
+    if getattr(evidence, "error_code", None) == "NotFound":
+        return Broken("sns-topic", f"SNS topic {topic_arn} does not exist: the alarm notifies no one")
+    return Broken(link, evidence.error, unknown=True)
 
 
 def headline(problems):
@@ -344,4 +448,6 @@ def _describe_chain(chain):
     return (f"root usage alarms through trail {chain.trail_arn} -> log group {chain.log_group} "
             f"({chain.log_group_region}) -> metric filter '{chain.filter_name}' "
             f"[{chain.filter_pattern}] -> alarm '{chain.alarm_name}' on "
-            f"{chain.metric_namespace}/{chain.metric_name} -> SNS topic {chain.topic_arn} with {subscribers}")
+            f"{chain.metric_namespace}/{chain.metric_name} -> SNS topic {chain.topic_arn} with {subscribers}"
+            + (f"; the pattern also alarms on {', '.join(chain.pattern_also_alarms_on)}"
+               if chain.pattern_also_alarms_on else ""))

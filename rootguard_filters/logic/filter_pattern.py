@@ -1,14 +1,19 @@
-"""CloudWatch Logs JSON filter patterns: parse ``{ ... }`` patterns and evaluate them against a log event.
+"""CloudWatch Logs filter patterns: parse them and evaluate them against a log event.
 
-Only the JSON form is understood; term, ``?term`` and space-delimited ``[...]`` patterns are rejected
-with a FilterPatternError because they match raw text, which says nothing reliable about a JSON field.
+``{ ... }`` JSON patterns are parsed here; term patterns (words, quoted phrases, ``?term``, ``-term``,
+``%regex%``) and space-delimited ``[...]`` patterns are parsed in ``text_pattern`` and match the
+event's text. ``parse`` accepts every form; only syntax CloudWatch Logs rejects raises
+FilterPatternError.
 
 Semantics follow the AWS CloudWatch Logs guide ("Filter pattern syntax", JSON log events section) and,
 where it is silent, behaviour observed on real AWS; each choice is noted where it is made.
 """
+import json
 import re
 from dataclasses import dataclass
 from typing import Union
+
+from rootguard_filters.logic import cwl_regex
 
 # PutMetricFilter rejects longer patterns; also bounds parser work on hostile input.
 MAX_PATTERN_LENGTH = 1024
@@ -22,6 +27,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
 # Property names: the guide allows alphanumerics, '-' and '_'.
 _PROPERTY = re.compile(r"[A-Za-z0-9_-]+")
 _INDEX = re.compile(r"\[(\d+)\]")
+# The guide: at most two regular expressions in one JSON or space-delimited pattern.
+MAX_REGEXES = 2
 # Characters that end a bare (unquoted) value.
 _BARE_STOP = set(" \t\r\n(){}\"&|=!<>")
 
@@ -49,6 +56,16 @@ class StringValue:
 
 
 @dataclass(frozen=True)
+class RegexValue:
+    """``%regex%``: matches a string field (or a number's text) anywhere unless anchored with ^ / $."""
+    text: str
+
+    @property
+    def compiled(self):
+        return cwl_regex.compile_regex(self.text)
+
+
+@dataclass(frozen=True)
 class NumberValue:
     """A numeric literal; ``text`` is kept because an unquoted number also compares with string fields."""
     value: float
@@ -59,7 +76,7 @@ class NumberValue:
 class Comparison:
     selector: Selector
     operator: str
-    value: Union[StringValue, NumberValue]
+    value: Union[StringValue, NumberValue, RegexValue]
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,13 @@ class Or:
     terms: tuple
 
 
-Node = Union[Comparison, Check, And, Or]
+@dataclass(frozen=True)
+class Not:
+    """Negation; never produced by the parser (the syntax has none), used by the coverage decision."""
+    term: object
+
+
+Node = Union[Comparison, Check, And, Or, Not]
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,9 @@ def _tokenize(body: str, offset: int) -> list:
         elif char == '"':
             text, i = _read_quoted(body, i, offset)
             tokens.append(_Token("string", text, position))
+        elif char == "%":
+            text, i = cwl_regex.read_regex(body, i, offset)
+            tokens.append(_Token("regex", text, position))
         elif char in "&|{}":
             raise FilterPatternError(f"unexpected {char!r}", position)
         else:
@@ -231,7 +257,7 @@ class _Parser:
         if token.kind != "op":
             raise FilterPatternError(f"unknown operator {token.text!r}", token.position)
         value_token = self.take()
-        if value_token is None or value_token.kind not in ("string", "bare"):
+        if value_token is None or value_token.kind not in ("string", "bare", "regex"):
             position = value_token.position if value_token else self.end_position
             raise FilterPatternError(f"missing value after {token.text!r}", position)
         value = _value(value_token)
@@ -250,26 +276,40 @@ class _Parser:
 
 
 def _value(token: _Token):
+    if token.kind == "regex":
+        return RegexValue(token.text)
     # Only an unquoted literal can be a number: "400" in quotes stays a string.
     if token.kind == "bare" and _NUMBER.match(token.text):
         return NumberValue(float(token.text), token.text)
     return StringValue(token.text)
 
 
-def parse(pattern: str) -> Node:
-    """Parse a JSON filter pattern into an AST, or raise FilterPatternError."""
+def parse(pattern: str):
+    """Parse any filter pattern: a JSON AST (And/Or/Comparison/Check), or a ``text_pattern``
+    TermPattern / DelimitedPattern; FilterPatternError for syntax CloudWatch Logs rejects."""
     if not isinstance(pattern, str):
         raise FilterPatternError("pattern must be a string", 0)
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise FilterPatternError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", MAX_PATTERN_LENGTH)
     stripped = pattern.strip()
-    if not stripped:
-        raise FilterPatternError("empty pattern (it matches every event; no JSON condition to judge)", 0)
+    if stripped.startswith("{"):
+        return parse_json(pattern)
+    from rootguard_filters.logic import text_pattern   # imports this module
+    if stripped.startswith("["):
+        return text_pattern.parse_delimited(pattern)
+    return text_pattern.parse_terms(pattern)
+
+
+def parse_json(pattern: str) -> Node:
+    """Parse a ``{ ... }`` JSON filter pattern into an AST, or raise FilterPatternError."""
+    if not isinstance(pattern, str):
+        raise FilterPatternError("pattern must be a string", 0)
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise FilterPatternError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", MAX_PATTERN_LENGTH)
+    stripped = pattern.strip()
     start = len(pattern) - len(pattern.lstrip())
-    if stripped[0] != "{":
-        raise FilterPatternError(
-            "not a JSON pattern: only '{ ... }' patterns can be judged, not term, '?term' or '[...]' patterns",
-            start)
+    if not stripped or stripped[0] != "{":
+        raise FilterPatternError("not a JSON pattern: it must start with '{'", start)
     end = start + len(stripped) - 1
     if stripped[-1] != "}":
         last_brace = pattern.rfind("}")
@@ -277,7 +317,12 @@ def parse(pattern: str) -> Node:
             raise FilterPatternError("unexpected text after the closing '}'", last_brace + 1)
         raise FilterPatternError("missing closing '}'", end + 1)
     body = pattern[start + 1:end]
-    return _Parser(_tokenize(body, start + 1), end).parse()
+    tokens = _tokenize(body, start + 1)
+    regexes = [token for token in tokens if token.kind == "regex"]
+    if len(regexes) > MAX_REGEXES:
+        raise FilterPatternError(f"more than {MAX_REGEXES} regular expressions in one pattern",
+                                 regexes[MAX_REGEXES].position)
+    return _Parser(tokens, end).parse()
 
 
 _MISSING = object()
@@ -315,6 +360,8 @@ def _number_text(value) -> str:
 
 
 def _equals(value, literal) -> bool:
+    if isinstance(literal, RegexValue):
+        return literal.compiled.search(value if isinstance(value, str) else _number_text(value)) is not None
     if isinstance(value, str):
         # An unquoted number compares with a string field by its text: { $.recipientAccountId = 123456789012 }.
         return _wildcard_match(literal.text, value)
@@ -358,12 +405,30 @@ def _check(node: Check, event) -> bool:
     return value is True if node.check == IS_TRUE else value is False
 
 
-def evaluate(ast: Node, event: dict) -> bool:
-    """True when ``event`` (a decoded JSON log event) matches the parsed pattern."""
+def evaluate(ast, event) -> bool:
+    """True when ``event`` (a decoded JSON log event, or raw text) matches the parsed pattern."""
+    if hasattr(ast, "matches_text"):   # term and space-delimited patterns read the event's text
+        return ast.matches_text(event_text(event))
+    if isinstance(event, str):
+        try:
+            event = json.loads(event)
+        except ValueError:
+            return False   # a JSON pattern matches JSON events only
+    return _evaluate_json(ast, event)
+
+
+def event_text(event) -> str:
+    """The text CloudWatch Logs holds for an event: CloudTrail delivers compact JSON."""
+    return event if isinstance(event, str) else json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def _evaluate_json(ast: Node, event) -> bool:
+    if isinstance(ast, Not):
+        return not _evaluate_json(ast.term, event)
     if isinstance(ast, And):
-        return all(evaluate(term, event) for term in ast.terms)
+        return all(_evaluate_json(term, event) for term in ast.terms)
     if isinstance(ast, Or):
-        return any(evaluate(term, event) for term in ast.terms)
+        return any(_evaluate_json(term, event) for term in ast.terms)
     if isinstance(ast, Comparison):
         return _compare(ast, event)
     return _check(ast, event)

@@ -60,6 +60,7 @@ class World:
         self.filters = {(REGION, LOG_GROUP): [metric_filter()]}
         self.alarms = {(REGION, "CISBenchmark", "RootAccountUsage"): [alarm()]}
         self.subs = {TOPIC_ARN: [subscription()]}
+        self.topics = {TOPIC_ARN: {"TopicArn": TOPIC_ARN}}
         self.calls = []
 
     def copy(self):
@@ -92,4 +93,13 @@ class World:
         return self._answer("DescribeAlarmsForMetric", self.alarms, (region, namespace, metric_name))
 
     def subscriptions(self, topic_arn):
+        if topic_arn not in self.topics:
+            self.calls.append(("ListSubscriptionsByTopic", topic_arn))
+            return error("sns:ListSubscriptionsByTopic", "NotFound")
         return self._answer("ListSubscriptionsByTopic", self.subs, topic_arn)
+
+    def topic_attributes(self, topic_arn):
+        self.calls.append(("GetTopicAttributes", topic_arn))
+        if topic_arn not in self.topics:
+            return error("sns:GetTopicAttributes", "NotFound")
+        return Evidence(value=self.topics[topic_arn])

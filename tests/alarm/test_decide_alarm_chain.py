@@ -28,7 +28,8 @@ class TestCompleteChain:
             "trail_arn": TRAIL_ARN, "log_group": LOG_GROUP, "log_group_region": REGION,
             "filter_name": "root-usage", "filter_pattern": CIS_PATTERN,
             "metric_namespace": "CISBenchmark", "metric_name": "RootAccountUsage",
-            "alarm_name": "root-usage", "topic_arn": TOPIC_ARN, "subscription_protocols": ("email",)}
+            "alarm_name": "root-usage", "topic_arn": TOPIC_ARN, "subscription_protocols": ("email",),
+            "pattern_also_alarms_on": ("AssumeRoot session actions",)}
         assert TRAIL_ARN in verdict.reason and "'root-usage'" in verdict.reason
 
     def test_reordered_requoted_pattern_covers(self):

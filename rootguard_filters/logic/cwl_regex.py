@@ -1,0 +1,120 @@
+"""The regular-expression subset CloudWatch Logs filter patterns accept (``%regex%``).
+
+The guide ("Supported regular expressions (regex) syntax"): alphanumerics, the symbols
+``: _ # = @ / ; , -``, the operators ``^ $ ? [ ] { } | \\ * + .``; no parentheses, no multi-byte
+characters. A regex matches anywhere in the text unless anchored with ``^`` / ``$``.
+
+``samples`` builds strings a regex matches, so the coverage decision can construct witnesses.
+"""
+import re
+import string
+from functools import lru_cache
+
+try:   # Python 3.11+
+    from re import _constants as sre_constants, _parser as sre_parse
+except ImportError:   # pragma: no cover - older Pythons
+    import sre_constants
+    import sre_parse
+
+ALLOWED = frozenset(string.ascii_letters + string.digits + ":_#=@/;,-" + "^$?[]{}|\\*+.")
+
+
+def read_regex(text, start, offset):
+    """``(regex, end)`` of the ``%...%`` starting at ``text[start]``; FilterPatternError if it is
+    unterminated or uses a character CloudWatch Logs rejects."""
+    from rootguard_filters.logic.filter_pattern import FilterPatternError
+    end = text.find("%", start + 1)
+    if end < 0:
+        raise FilterPatternError("unterminated %regex%", offset + start)
+    body = text[start + 1:end]
+    validate(body, offset + start + 1)
+    return body, end + 1
+
+
+def validate(body, position):
+    from rootguard_filters.logic.filter_pattern import FilterPatternError
+    if not body:
+        raise FilterPatternError("empty %regex%", position)
+    for index, char in enumerate(body):
+        if char not in ALLOWED:
+            what = "parentheses are" if char in "()" else f"{char!r} is"
+            raise FilterPatternError(f"{what} not supported in a CloudWatch Logs %regex%", position + index)
+    try:
+        compile_regex(body)
+    except re.error as error:
+        raise FilterPatternError(f"invalid %regex%: {error}", position) from error
+
+
+@lru_cache(maxsize=512)
+def compile_regex(body):
+    return re.compile(body, re.ASCII)
+
+
+def is_position_free(body):
+    """True when a match in a piece of text implies a match in any text containing that piece
+    (no anchors, no word boundaries)."""
+    return not re.search(r"\\[bBAZ]|(?<!\\)[$^]", body)
+
+
+_CATEGORY_SAMPLES = {
+    sre_constants.CATEGORY_DIGIT: "0", sre_constants.CATEGORY_NOT_DIGIT: "a",
+    sre_constants.CATEGORY_WORD: "a", sre_constants.CATEGORY_NOT_WORD: "-",
+    sre_constants.CATEGORY_SPACE: " ", sre_constants.CATEGORY_NOT_SPACE: "a",
+}
+_MAX_SAMPLES = 16
+
+
+def samples(body):
+    """Up to a few strings the regex matches (each checked with ``search``), shortest first."""
+    try:
+        parsed = sre_parse.parse(body, re.ASCII)
+    except re.error:
+        return []
+    found = {s for s in _expand(list(parsed)) if compile_regex(body).search(s)}
+    return sorted(found, key=lambda s: (len(s), s))[:_MAX_SAMPLES]
+
+
+def _expand(items):
+    results = [""]
+    for op, arg in items:
+        options = _options(op, arg)
+        results = [r + o for r in results for o in options][:_MAX_SAMPLES * 4]
+    return results
+
+
+def _options(op, arg):
+    if op == sre_constants.LITERAL:
+        return [chr(arg)]
+    if op == sre_constants.NOT_LITERAL:
+        return ["a" if chr(arg) != "a" else "b"]
+    if op == sre_constants.ANY:
+        return ["a"]
+    if op == sre_constants.AT:
+        return [""]
+    if op == sre_constants.IN:
+        return _class_options(arg)
+    if op == sre_constants.BRANCH:
+        return [s for branch in arg[1] for s in _expand(list(branch))]
+    if op == sre_constants.SUBPATTERN:
+        return _expand(list(arg[-1]))
+    if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+        low, high, item = arg
+        inner = _expand(list(item)) or [""]
+        counts = {low, min(low + 1, high if high != sre_constants.MAXREPEAT else low + 1)}
+        return [inner[0] * count for count in sorted(counts)] + [s * max(low, 1) for s in inner[1:3]]
+    return ["a"]
+
+
+def _class_options(items):
+    negate = any(op == sre_constants.NEGATE for op, _ in items)
+    allowed = set()
+    for op, arg in items:
+        if op == sre_constants.LITERAL:
+            allowed.add(chr(arg))
+        elif op == sre_constants.RANGE:
+            allowed.update(chr(c) for c in range(arg[0], min(arg[1], arg[0] + 3) + 1))
+        elif op == sre_constants.CATEGORY:
+            allowed.add(_CATEGORY_SAMPLES.get(arg, "a"))
+    if negate:
+        return [next(c for c in "aZ0-_~x" if c not in allowed)] if set("aZ0-_~x") - allowed else ["\x01"]
+    return sorted(allowed)[:3] or ["a"]

@@ -1,0 +1,479 @@
+"""Decide, over every possible JSON event, whether one filter pattern matches all events another does.
+
+``find_event(formula)`` is a decision procedure for JSON filter-pattern formulas (the parser's AST
+plus ``Not``): it answers SAT with a concrete witness event, UNSAT (a proof: no JSON event satisfies
+the formula), or UNKNOWN naming the construct it cannot settle (a %regex% whose constraints defeat
+the witness search, a formula too large to expand).
+
+How: the formula goes to negation normal form, then disjunctive normal form; each conjunct is a set
+of literals on selectors. A backtracking search gives every selector path (and each of its
+prefixes) a JSON kind - missing, string, number, true, false, null, object, array - consistent along
+the path (``$.a.b`` exists only under an object ``$.a``; ``$.a[1]`` only in an array that also holds
+``$.a[0]``), and then a value for string and number paths that satisfies that path's literals:
+- strings: exact values, ``pre*``/``*suf``/``*in*`` wildcards and exclusions are solved exactly
+  (the candidate ``prefix + f + infix... + f + suffix`` with a filler ``f`` absent from every literal
+  satisfies the positive literals, and every negative one unless it is implied by them; fillers of
+  several lengths escape exact exclusions);
+- numbers: intervals from <, <=, >, >= with = and != points, solved exactly;
+- %regex% values: candidates are built from strings the regex matches; when none fits, UNKNOWN.
+Every witness is re-checked with the evaluator before it is returned.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+from rootguard_filters.logic import cwl_regex
+from rootguard_filters.logic.filter_pattern import (
+    IS_FALSE, IS_NULL, IS_TRUE, NOT_EXISTS, And, Check, Comparison, Not, NumberValue, Or, RegexValue,
+    StringValue, _equals, _number_text, evaluate,
+)
+
+SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
+# Beyond this many conjuncts the expansion is not attempted (UNKNOWN, never a verdict by default).
+MAX_CONJUNCTS = 20000
+
+MISSING, STRING, NUMBER, TRUE, FALSE, NULL, OBJECT, ARRAY = (
+    "missing", "string", "number", "true", "false", "null", "object", "array")
+_CONSTANTS = {TRUE: True, FALSE: False, NULL: None}
+_ALL_KINDS = (MISSING, STRING, NUMBER, TRUE, FALSE, NULL, OBJECT, ARRAY)
+
+# Values a real CloudTrail record carries, tried first so counterexamples read like real events.
+REALISTIC = {
+    ("eventType",): ("AwsApiCall", "AwsConsoleSignIn"),
+    ("eventName",): ("RunInstances", "ConsoleLogin", "CreateAccessKey"),
+    ("eventSource",): ("ec2.amazonaws.com", "signin.amazonaws.com", "iam.amazonaws.com"),
+    ("awsRegion",): ("ap-south-1", "eu-west-1", "us-east-1"),
+    ("recipientAccountId",): ("444455556666",),
+    ("eventVersion",): ("1.10",),
+    ("sourceIPAddress",): ("198.51.100.7",),
+    ("userAgent",): ("aws-cli/2.15.0",),
+    ("errorCode",): ("AccessDenied",),
+    ("userIdentity", "type"): ("Root", "IAMUser", "AssumedRole"),
+    ("userIdentity", "arn"): ("arn:aws:iam::444455556666:root",),
+    ("userIdentity", "accountId"): ("444455556666",),
+    ("userIdentity", "principalId"): ("444455556666",),
+    ("userIdentity", "invokedBy"): ("cloudformation.amazonaws.com",),
+    ("userIdentity", "sessionContext", "assumedRoot"): ("true",),
+}
+# Fields every CloudTrail record has: a witness gives them a value rather than leaving them out.
+ALWAYS_PRESENT = {("eventVersion",): STRING, ("eventTime",): STRING, ("eventSource",): STRING,
+                  ("eventName",): STRING, ("awsRegion",): STRING, ("sourceIPAddress",): STRING,
+                  ("eventType",): STRING, ("recipientAccountId",): STRING, ("eventID",): STRING,
+                  ("userIdentity",): OBJECT, ("userIdentity", "type"): STRING,
+                  ("readOnly",): FALSE, ("managementEvent",): TRUE}
+_FILLERS = "~^`!|"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    event: Optional[dict] = None
+    reason: str = ""
+
+
+class Undecidable(Exception):
+    """Raised inside the search; becomes an UNKNOWN outcome naming the construct."""
+
+
+def _dnf(node, positive=True):
+    """List of conjuncts (frozensets of (atom, positive) literals) of ``node`` or its negation."""
+    if isinstance(node, Not):
+        return _dnf(node.term, not positive)
+    if isinstance(node, (Comparison, Check)):
+        return [frozenset({(node, positive)})]
+    conjunctive = isinstance(node, And) == positive
+    parts = [_dnf(term, positive) for term in node.terms]
+    if not conjunctive:
+        result = [c for part in parts for c in part]
+    else:
+        result = [frozenset()]
+        for part in parts:
+            if len(result) * len(part) > MAX_CONJUNCTS:
+                raise Undecidable(f"the pattern expands to more than {MAX_CONJUNCTS} cases")
+            result = [a | b for a in result for b in part if not _clashes(a | b)]
+    if len(result) > MAX_CONJUNCTS:
+        raise Undecidable(f"the pattern expands to more than {MAX_CONJUNCTS} cases")
+    return result
+
+
+def _clashes(literals):
+    return any((atom, not positive) in literals for atom, positive in literals)
+
+
+def find_event(formula):
+    """Outcome SAT (with a witness event that the evaluator confirms), UNSAT, or UNKNOWN."""
+    try:
+        conjuncts = _dnf(formula)
+    except Undecidable as error:
+        return Outcome(UNKNOWN, reason=str(error))
+    best, unknown = None, []
+    for conjunct in sorted(conjuncts, key=len):
+        try:
+            event = _Search(conjunct).run()
+        except Undecidable as error:
+            unknown.append(str(error))
+            continue
+        if event is None:
+            continue
+        if not evaluate(formula, event):   # never report an event the evaluator disagrees with
+            unknown.append(f"internal check failed for witness {event!r}")
+            continue
+        if best is None or _size(event) < _size(best):
+            best = event
+        if _size(best) <= 3:
+            break
+    if best is not None:
+        return Outcome(SAT, best)
+    if unknown:
+        return Outcome(UNKNOWN, reason="; ".join(sorted(set(unknown))))
+    return Outcome(UNSAT)
+
+
+def _size(event):
+    if isinstance(event, dict):
+        return sum(_size(v) for v in event.values()) or 1
+    if isinstance(event, list):
+        return sum(_size(v) for v in event) or 1
+    return 1
+
+
+class _Search:
+    """Backtracking over the kinds of the paths of one conjunct."""
+
+    def __init__(self, literals):
+        self.by_path = {}
+        for atom, positive in literals:
+            self.by_path.setdefault(atom.selector.path, []).append((atom, positive))
+        paths = set()
+        for path in self.by_path:
+            paths.update(path[:n] for n in range(1, len(path) + 1))
+        key = lambda path: (len(path), tuple((0, s) if isinstance(s, int) else (1, s) for s in path))
+        self.paths = sorted(paths, key=key)
+        self.children = {p: [q for q in self.paths if len(q) == len(p) + 1 and q[:-1] == p] for p in self.paths}
+        self.must_exist = {p for p in self.paths if self._needs_existence(p)}
+        self.unknown = []
+
+    def _needs_existence(self, path):
+        for other, literals in self.by_path.items():
+            if other[:len(path)] != path:
+                continue
+            for atom, positive in literals:
+                if isinstance(atom, Comparison) and positive:
+                    return True
+                if isinstance(atom, Check) and (atom.check == NOT_EXISTS) != positive:
+                    return True
+        return False
+
+    def run(self):
+        assignment = {}
+        if self._assign(0, assignment):
+            return _build(assignment)
+        if self.unknown:
+            raise Undecidable("; ".join(sorted(set(self.unknown))))
+        return None
+
+    def _kinds(self, path, parent_kind):
+        step = path[-1]
+        container = ARRAY if isinstance(step, int) else OBJECT
+        if parent_kind != container:
+            return [MISSING]
+        kinds = list(_ALL_KINDS)
+        preferred = ALWAYS_PRESENT.get(path)
+        if self.children[path]:
+            # absent first (the smallest event), then the container its children need
+            needs = {ARRAY if isinstance(c[-1], int) else OBJECT for c in self.children[path]}
+            kinds.sort(key=lambda k: (k != MISSING, k not in needs, _ALL_KINDS.index(k)))
+        if preferred in kinds:
+            kinds.remove(preferred)
+            kinds.insert(0, preferred)
+        if path in self.must_exist:
+            kinds = [k for k in kinds if k != MISSING]
+        return kinds
+
+    def _assign(self, index, assignment):
+        if index == len(self.paths):
+            return True
+        path = self.paths[index]
+        parent_kind = OBJECT if len(path) == 1 else assignment[path[:-1]][0]
+        needs = {ARRAY if isinstance(c[-1], int) else OBJECT for c in self.children[path]}
+        tried = set()
+        for kind in self._kinds(path, parent_kind):
+            # Kinds with the same effect beyond this path (absent / present / the container its
+            # children need) are interchangeable: one that satisfies this path's literals is enough.
+            effect = (kind != MISSING, kind if kind in needs else None)
+            if effect in tried or not self._array_consistent(path, kind, assignment):
+                continue
+            for value in self._values(path, kind):
+                tried.add(effect)
+                assignment[path] = (kind, value)
+                if self._assign(index + 1, assignment):
+                    return True
+                del assignment[path]
+        return False
+
+    def _array_consistent(self, path, kind, assignment):
+        step = path[-1]
+        if not isinstance(step, int):
+            return True
+        for other, (other_kind, _) in assignment.items():
+            if len(other) == len(path) and other[:-1] == path[:-1] and isinstance(other[-1], int):
+                if kind != MISSING and other[-1] < step and other_kind == MISSING:
+                    return False
+                if kind == MISSING and other[-1] > step and other_kind != MISSING:
+                    return False
+        return True
+
+    def _values(self, path, kind):
+        """Values of ``kind`` that satisfy the path's literals: [] when none, [None] for valueless kinds."""
+        literals = self.by_path.get(path, ())
+        if kind in (STRING, NUMBER):
+            solver = _solve_string if kind == STRING else _solve_number
+            try:
+                value = solver(path, literals)
+            except Undecidable as error:
+                self.unknown.append(str(error))
+                return []
+            return [] if value is _NONE else [value]
+        probe = {MISSING: _ABSENT, OBJECT: {}, ARRAY: []}.get(kind, _CONSTANTS.get(kind))
+        return [None] if all(_literal_holds(atom, positive, probe) for atom, positive in literals) else []
+
+
+_NONE = object()
+_ABSENT = object()
+
+
+def _literal_holds(atom, positive, value):
+    """Truth of one literal for the value at its path (``_ABSENT`` when the path is missing)."""
+    if isinstance(atom, Check):
+        truth = {NOT_EXISTS: value is _ABSENT, IS_NULL: value is None,
+                 IS_TRUE: value is True, IS_FALSE: value is False}[atom.check]
+    else:
+        event = {} if value is _ABSENT else {"v": value}
+        truth = evaluate(Comparison(_V, atom.operator, atom.value), event)
+    return truth == positive
+
+
+class _Selector:
+    path = ("v",)
+    text = "$.v"
+
+
+_V = _Selector()
+
+
+def _passes(literals, value):
+    return all(_literal_holds(atom, positive, value) for atom, positive in literals)
+
+
+def _path_text(path):
+    return "$" + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path)
+
+
+def _solve_string(path, literals):
+    comparisons = [(a, p) for a, p in literals if isinstance(a, Comparison)]
+    for atom, positive in literals:
+        if isinstance(atom, Check):
+            if positive:
+                return _NONE      # IS NULL / IS TRUE / IS FALSE / NOT EXISTS never hold for a string
+        elif atom.operator not in ("=", "!=") and positive:
+            return _NONE      # relational operators compare numbers only
+    must, must_not = [], []
+    for atom, positive in comparisons:
+        if atom.operator in ("=", "!="):
+            (must if (atom.operator == "=") == positive else must_not).append(atom.value)
+    regexes = [v for v in must + must_not if isinstance(v, RegexValue)]
+    for candidate in _string_candidates(path, must, must_not):
+        if _passes(literals, candidate):
+            return candidate
+    exact = any(isinstance(v, NumberValue) or (isinstance(v, StringValue) and not v.text.startswith("*")
+                                               and not v.text.endswith("*")) for v in must)
+    if regexes and not exact:   # with an exact value the one candidate settled it
+        raise Undecidable(f"%{regexes[0].text}% on {_path_text(path)}")
+    return _NONE
+
+
+def _string_candidates(path, must, must_not):
+    yield from REALISTIC.get(path, ())
+    exact = [v.text for v in must if isinstance(v, NumberValue) or (
+        isinstance(v, StringValue) and not v.text.startswith("*") and not v.text.endswith("*"))]
+    if exact:
+        yield from exact[:1]
+        return
+    prefixes, suffixes, infixes = [], [], []
+    for value in must:
+        if isinstance(value, StringValue):
+            leading, trailing = value.text.startswith("*"), value.text.endswith("*")
+            core = value.text[1 if leading else 0:len(value.text) - 1 if trailing else len(value.text)]
+            if leading and trailing:
+                infixes.append(core)
+            elif trailing:
+                prefixes.append(core)
+            else:
+                suffixes.append(core)
+    prefix = max(prefixes, key=len, default="")
+    suffix = max(suffixes, key=len, default="")
+    texts = "".join(v.text for v in must + must_not)
+    filler = next((c for c in _FILLERS if c not in texts), None)
+    if filler is None:
+        return
+    regex_samples = [s for v in must if isinstance(v, RegexValue) for s in cwl_regex.samples(v.text)] or [""]
+    if not must:
+        yield ""
+        yield "x"
+    for sample in regex_samples:
+        yield sample
+        for length in range(1, len(must_not) + 2):
+            f = filler * length
+            yield prefix + f + f.join(infixes + [sample]) + f + suffix
+            yield prefix + f.join(infixes) + sample + suffix
+
+
+def _solve_number(path, literals):
+    textual = []
+    points, excluded = [], []
+    low, high = (float("-inf"), False), (float("inf"), False)   # (bound, inclusive)
+    for atom, positive in literals:
+        if isinstance(atom, Check):
+            if positive:
+                return _NONE
+            continue
+        value, operator = atom.value, atom.operator
+        if not isinstance(value, NumberValue):
+            if positive == (operator == "=") and isinstance(value, StringValue) and not _numeric_text(value.text):
+                return _NONE   # a number's text is digits, '.', 'e', signs: it cannot equal this
+            textual.append(value)
+            continue
+        if operator in ("=", "!="):
+            (points if (operator == "=") == positive else excluded).append(value.value)
+            continue
+        if not positive:
+            operator = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[operator]
+        if operator in (">", ">="):
+            low = max(low, (value.value, operator == ">="), key=lambda b: (b[0], not b[1]))
+        else:
+            high = min(high, (value.value, operator == "<="), key=lambda b: (b[0], b[1]))
+    candidates = list(points[:1]) if points else _interval_points(low, high, len(excluded))
+    if textual:
+        candidates += [c for v in textual for c in _numbers_from_text(v)]
+    for candidate in candidates:
+        number = int(candidate) if float(candidate).is_integer() and abs(candidate) < 1e15 else candidate
+        if _passes(literals, number):
+            return number
+    if textual and not points:   # with an '=' number the one candidate settled it
+        raise Undecidable(f"text or %regex% comparison on number field {_path_text(path)}")
+    return _NONE
+
+
+def _numeric_text(text):
+    core = text.strip("*")
+    return all(c in "0123456789.eE+-" for c in core)
+
+
+def _numbers_from_text(value):
+    texts = cwl_regex.samples(value.text) if isinstance(value, RegexValue) else [value.text.strip("*")]
+    numbers = []
+    for text in texts:
+        for variant in (text, text + "0", text + "1", "1" + text):
+            try:
+                numbers.append(float(variant))
+            except ValueError:
+                pass
+    return numbers
+
+
+def _interval_points(low, high, excluded_count):
+    (lo, lo_in), (hi, hi_in) = low, high
+    if lo > hi or (lo == hi and not (lo_in and hi_in)):
+        return []
+    count = excluded_count + 1
+    points = [lo] if lo_in else []
+    points += [hi] if hi_in else []
+    if lo == float("-inf") and hi == float("inf"):
+        points += [0, 1] + [float(i) for i in range(2, count + 2)]
+    elif lo == float("-inf"):
+        points += [hi - i for i in range(1, count + 2)]
+    elif hi == float("inf"):
+        points += [lo + i for i in range(1, count + 2)]
+    else:
+        points += [lo + (hi - lo) * i / (count + 1) for i in range(1, count + 1)]
+    return points
+
+
+def _build(assignment):
+    event = {}
+    for path in sorted(assignment, key=len):
+        kind, value = assignment[path]
+        if kind == MISSING:
+            continue
+        node = {OBJECT: {}, ARRAY: []}.get(kind, value if kind in (STRING, NUMBER) else _CONSTANTS.get(kind))
+        parent = event
+        for step in path[:-1]:
+            parent = parent[step]
+        step = path[-1]
+        if isinstance(step, int):
+            while len(parent) <= step:
+                parent.append(None)
+            parent[step] = node
+        else:
+            parent[step] = node
+    return event
+
+
+def describe_event(event, mentioned=()):
+    """A short human description of a CloudTrail-like event, e.g. "root RunInstances in ap-south-1";
+    ``mentioned`` paths the event leaves out are named ("without $.awsRegion")."""
+    identity = event.get("userIdentity") if isinstance(event.get("userIdentity"), dict) else {}
+    who = identity.get("type")
+    who = "root" if who == "Root" else (f"{who} identity" if who else "an event")
+    what = event.get("eventName") or event.get("eventType") or "event"
+    parts = [f"{who} {what}"]
+    if event.get("eventSource"):
+        parts.append(f"to {event['eventSource']}")
+    if event.get("awsRegion") is not None:
+        parts.append(f"in {event['awsRegion']}")
+    if event.get("recipientAccountId") is not None:
+        parts.append(f"in account {event['recipientAccountId']}")
+    shown = {("userIdentity", "type"), ("eventName",), ("eventType",), ("eventSource",), ("awsRegion",),
+             ("recipientAccountId",)}
+    extra = [f"{_path_text(p)}={v!r}" for p, v in _leaves(event) if p not in shown]
+    if extra:
+        parts.append("with " + ", ".join(extra))
+    absent = [_path_text(p) for p in mentioned if _lookup(event, p) is _ABSENT]
+    if absent:
+        parts.append("without " + ", ".join(sorted(set(absent))))
+    return " ".join(parts)
+
+
+def _lookup(event, path):
+    node = event
+    for step in path:
+        if isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+        elif isinstance(step, str) and isinstance(node, dict) and step in node:
+            node = node[step]
+        else:
+            return _ABSENT
+    return node
+
+
+def selector_paths(node):
+    """Every selector path a JSON pattern AST mentions."""
+    if isinstance(node, Not):
+        return selector_paths(node.term)
+    if isinstance(node, (And, Or)):
+        return [p for term in node.terms for p in selector_paths(term)]
+    return [node.selector.path]
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _leaves(value, path + (key,))
+    elif isinstance(node, list) and node:
+        for index, value in enumerate(node):
+            yield from _leaves(value, path + (index,))
+    else:
+        yield path, node
+
+
+
+
