@@ -177,6 +177,11 @@ def _judge_terms(ast, exclude_assumed_root_ok):
         return PatternJudgement(COVERS, "the empty pattern matches every event; also alarms on every "
                                         "other event of the log group",
                                 also_alarms_on=({"what": "every event", "example": {}},))
+    spelled = " ".join(t.spelled() for t in ast.terms)
+    if optional and (required or excluded):
+        # neither a verdict nor a counterexample: either would rest on a guess at the meaning
+        return PatternJudgement(UNDECIDED, f"term pattern {spelled!r} mixes ?term alternatives with other "
+                                           f"terms, which the CloudWatch Logs guide does not define")
     candidates = list(_root_events(exclude_assumed_root_ok))
     for term in excluded:
         # A root call may carry any text in its parameters (a tag value, a bucket policy...).
@@ -186,9 +191,6 @@ def _judge_terms(ast, exclude_assumed_root_ok):
     if found:
         return found
     spelled = " ".join(t.spelled() for t in ast.terms)
-    if optional and (required or excluded):
-        return PatternJudgement(UNDECIDED, f"term pattern {spelled!r} mixes ?term alternatives with other "
-                                           f"terms, which the CloudWatch Logs guide does not define")
     if excluded:
         return PatternJudgement(UNDECIDED, f"no root-usage event found that escapes {spelled!r}, "
                                            f"but its exclusions cannot be proved harmless")

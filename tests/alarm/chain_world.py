@@ -93,13 +93,13 @@ class World:
         return self._answer("DescribeAlarmsForMetric", self.alarms, (region, namespace, metric_name))
 
     def subscriptions(self, topic_arn):
-        if topic_arn not in self.topics:
+        if topic_arn not in self.topics and topic_arn not in self.subs:
             self.calls.append(("ListSubscriptionsByTopic", topic_arn))
             return error("sns:ListSubscriptionsByTopic", "NotFound")
         return self._answer("ListSubscriptionsByTopic", self.subs, topic_arn)
 
     def topic_attributes(self, topic_arn):
         self.calls.append(("GetTopicAttributes", topic_arn))
-        if topic_arn not in self.topics:
+        if topic_arn not in self.topics and topic_arn not in self.subs:
             return error("sns:GetTopicAttributes", "NotFound")
         return Evidence(value=self.topics[topic_arn])

@@ -214,8 +214,11 @@ class TestMetricFilterLink:
                               '$.eventType != "AwsServiceEvent" && $.responseElements.ConsoleLogin != "Failure" }')]
         verdict = decide(world)
         assert verdict.status == NON_COMPLIANT
-        assert "metric filter 'x' pattern does not cover root usage: misses" in verdict.reason
-        assert "root-console-login-failure.json" in verdict.reason
+        assert "metric filter 'x' pattern does not cover root usage: root AwsApiCall" in verdict.reason
+        assert "without $.responseElements.ConsoleLogin would not alarm" in verdict.reason
+        # '!=' on an absent field is false: any root API call (no ConsoleLogin response) escapes
+        assert only_trail(verdict)["problems"][0]["counterexample"] == {
+            "eventType": "AwsApiCall", "userIdentity": {"type": "Root"}}
         assert not [call for call, _ in world.calls if call == "DescribeAlarmsForMetric"]
 
     def test_malformed_pattern_is_reported_and_does_not_count(self):
@@ -236,7 +239,9 @@ class TestMetricFilterLink:
         assert decide(world).status == COMPLIANT
         verdict = decide(world.copy(), exclude_assumed_root_ok=False)
         assert verdict.status == NON_COMPLIANT
-        assert "leaves out AssumeRoot session actions" in verdict.reason
+        assert "(an AssumeRoot session action; exclude-assumed-root-ok is false) would not alarm" in verdict.reason
+        assert only_trail(verdict)["problems"][0]["counterexample"]["userIdentity"]["sessionContext"] == {
+            "assumedRoot": "true"}
 
     def test_denied_metric_filter_listing_is_could_not_evaluate(self):
         world = World()
@@ -275,10 +280,10 @@ class TestAlarmLinks:
         assert "has its actions disabled" in decide(world).reason
 
     @pytest.mark.parametrize("extra, text", [
-        ({"Threshold": 5.0}, "fires at >= 5; one root action adds 1"),
-        ({"ComparisonOperator": "GreaterThanThreshold"}, "fires above 1; one root action adds 1"),
+        ({"Threshold": 5.0}, "fires when Sum >= 5; one root action gives 1"),
+        ({"ComparisonOperator": "GreaterThanThreshold"}, "fires when Sum > 1; one root action gives 1"),
         ({"EvaluationPeriods": 3}, "needs 3 breaching datapoints"),
-        ({"ComparisonOperator": "LessThanThreshold"}, "falls below its threshold"),
+        ({"ComparisonOperator": "LessThanThreshold"}, "fires when Sum < 1; one root action gives 1"),
     ])
     def test_alarm_that_one_root_action_does_not_trigger(self, extra, text):
         world = World()

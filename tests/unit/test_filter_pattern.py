@@ -4,9 +4,10 @@ import random
 import pytest
 
 from rootguard_filters.logic.filter_pattern import (
-    MAX_PATTERN_LENGTH, And, Check, Comparison, FilterPatternError, NumberValue, Or, StringValue,
+    MAX_PATTERN_LENGTH, And, Check, Comparison, FilterPatternError, NumberValue, Or, RegexValue, StringValue,
     evaluate, matches, parse,
 )
+from rootguard_filters.logic.text_pattern import DelimitedPattern, TermPattern
 
 CIS_SPELLINGS = (
     '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
@@ -80,11 +81,8 @@ class TestParse:
 
 
 MALFORMED = [
-    ("", "empty"),
-    ("   ", "empty"),
     ("{}", "empty"),
     ("{ $.a = 1", "missing closing"),
-    ("$.a = 1 }", "not a JSON pattern"),
     ("{ $.a = 1 } trailing", "after the closing"),
     ("{ ($.a = 1 }", "missing ')'"),
     ("{ $.a = 1) }", "unexpected ')'"),
@@ -119,11 +117,33 @@ class TestMalformedPatterns:
         assert message in raised.value.message
         assert 0 <= raised.value.position <= len(pattern)
 
-    @pytest.mark.parametrize("pattern", ["ERROR", '"Failed to process"', "?ERROR ?WARN", "ERROR -Exiting",
-                                         "[ip, user, status_code = 4*, bytes]"])
-    def test_term_and_space_delimited_patterns_are_rejected_as_not_json(self, pattern):
-        with pytest.raises(FilterPatternError, match="only '{ ... }' patterns can be judged"):
+    @pytest.mark.parametrize("pattern, kind", [
+        ("ERROR", TermPattern), ('"Failed to process"', TermPattern), ("?ERROR ?WARN", TermPattern),
+        ("ERROR -Exiting", TermPattern), ("", TermPattern), ("   ", TermPattern), ("%AUTHORIZED%", TermPattern),
+        ("[ip, user, status_code = 4*, bytes]", DelimitedPattern),
+        ("[w1=ERROR || w1=WARN, ...]", DelimitedPattern),
+    ])
+    def test_term_and_space_delimited_patterns_are_valid_syntax(self, pattern, kind):
+        assert isinstance(parse(pattern), kind)
+
+    @pytest.mark.parametrize("pattern, message", [
+        ("{ $.a = %something!% }", "not supported"),
+        ("{ $.a = %(ab)% }", "parentheses are not supported"),
+        ("{ $.a = %abc }", "unterminated"),
+        ("{ $.a = %a% || $.b = %b% || $.c = %c% }", "more than 2 regular expressions"),
+        ("{ $.a > %1% }", "needs a number"),
+        ("%[% ", "invalid %regex%"),
+        ("ERROR ?", "must be followed by a term"),
+        ('"unterminated', "unterminated"),
+        ("[a, b = ]", "missing value"),
+        ("[a, , b]", "empty field"),
+        ("[a, b", "missing closing ']'"),
+        ("[a = %x%, b = %y%, c = %z%]", "more than 2 regular expressions"),
+    ])
+    def test_syntax_cloudwatch_rejects_is_malformed(self, pattern, message):
+        with pytest.raises(FilterPatternError) as raised:
             parse(pattern)
+        assert message in raised.value.message
 
     def test_deep_nesting_raises_filter_pattern_error_not_recursion_error(self):
         with pytest.raises(FilterPatternError, match="nested too deeply"):
@@ -274,3 +294,56 @@ class TestEvaluate:
             assert matches(pattern, root_call)
             assert not matches(pattern, service_event)
             assert not matches(pattern, invoked)
+
+
+class TestRegexValues:
+    def test_regex_value_parses_with_operators_the_tokenizer_would_otherwise_split(self):
+        ast = parse("{ $.eventName = %^Create[A-Z]{2,}|Delete% }")
+        assert ast.value == RegexValue("^Create[A-Z]{2,}|Delete")
+
+    @pytest.mark.parametrize("pattern, event, expected", [
+        ("{ $.eventName = %^Con% }", {"eventName": "ConsoleLogin"}, True),
+        ("{ $.eventName = %^Con% }", {"eventName": "ReConsole"}, False),
+        ("{ $.eventName = %sole% }", {"eventName": "ConsoleLogin"}, True),
+        ("{ $.eventName = %Login$% }", {"eventName": "ConsoleLogin"}, True),
+        ("{ $.eventName != %Login$% }", {"eventName": "ConsoleLogin"}, False),
+        ("{ $.region = %us-[a-z]+-1% }", {"region": "us-west-1"}, True),
+        ("{ $.n = %^4\\d\\d% }", {"n": 404}, True),
+        ("{ $.eventName = %Con% }", {}, False),
+        ("{ $.eventName != %Con% }", {}, False),
+    ])
+    def test_regex_is_a_search_not_literal_text(self, pattern, event, expected):
+        assert matches(pattern, event) is expected
+
+
+class TestTextPatterns:
+    EVENT = {"userIdentity": {"type": "Root"}, "eventName": "ConsoleLogin", "userAgent": "Mozilla 5.0"}
+
+    @pytest.mark.parametrize("pattern, expected", [
+        ("", True), ("Root", True), ("Root ConsoleLogin", True), ("Root RunInstances", False),
+        ('"Mozilla 5.0"', True), ('"Mozilla 6"', False), ("?RunInstances ?ConsoleLogin", True),
+        ("?RunInstances ?CreateUser", False), ("Root -ConsoleLogin", False), ("Root -RunInstances", True),
+        ("%Con[a-z]+Login%", True), ("-%Run%", True),
+    ])
+    def test_term_patterns_match_the_event_text(self, pattern, expected):
+        assert matches(pattern, self.EVENT) is expected
+
+    def test_term_semantics_differ_only_on_partial_words(self):
+        ast = parse("Console")
+        text = '{"eventName":"ConsoleLogin"}'
+        assert ast.matches_text(text, "substring") and not ast.matches_text(text, "word")
+
+    @pytest.mark.parametrize("pattern, text, expected", [
+        ("[ip, user, status = 4*, bytes]", "1.2.3.4 bob 404 100", True),
+        ("[ip, user, status = 4*, bytes]", "1.2.3.4 bob 200 100", False),
+        ("[ip, user, status = 4*, bytes]", "1.2.3.4 bob 404", False),
+        ("[ip, ..., bytes > 50]", "1.2.3.4 a b c 100", True),
+        ("[ip, ..., bytes > 50]", "1.2.3.4 a b c 10", False),
+        ("[w1 = ERROR || w1 = WARN, ...]", "WARN disk full", True),
+        ("[w1 = ERROR || w1 = WARN, ...]", "INFO disk full", False),
+        ('[a, b = "x y", c]', 'one "x y" three', True),
+        ("[a, b = %^ab%]", "z abc", True),
+        ("[...]", "anything at all", True),
+    ])
+    def test_space_delimited_patterns_split_on_spaces(self, pattern, text, expected):
+        assert parse(pattern).matches_text(text) is expected

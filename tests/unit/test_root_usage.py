@@ -1,12 +1,17 @@
-"""Judging whether a metric-filter pattern covers root usage, against the packaged CloudTrail corpora."""
+"""Whether a metric-filter pattern matches every root-usage event: decided over all events, with the
+packaged CloudTrail corpora kept as regression samples."""
 import dataclasses
 import itertools
+import json
 
 import pytest
 
+from rootguard_filters.logic.filter_pattern import evaluate, parse
 from rootguard_filters.logic.root_usage import (
-    EITHER, MUST_ALERT, MUST_NOT_ALERT, PatternJudgement, judge_root_usage_pattern, load_corpus,
+    COVERS, DOES_NOT_COVER, EITHER, MALFORMED, MUST_ALERT, MUST_NOT_ALERT, UNDECIDED, PatternJudgement,
+    is_root_usage, judge_root_usage_pattern, load_corpus,
 )
+from rootguard_filters.logic.text_pattern import SEMANTICS
 
 CIS_SPELLINGS = (
     '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
@@ -68,13 +73,46 @@ class TestCorpora:
         assert markers == {True, False}
 
 
+
+
+CIS = CIS_SPELLINGS[0]
+
+
+def narrowed(clause):
+    return CIS[:-1] + f"&& {clause} }}"
+
+
+def assert_real_counterexample(pattern, judgement, exclude_assumed_root_ok=True):
+    """The counterexample is a root-usage event the pattern does not match (under every term semantics)."""
+    assert judgement.status == DOES_NOT_COVER, judgement.reason
+    event = judgement.counterexample
+    assert is_root_usage(event, exclude_assumed_root_ok)
+    ast = parse(pattern)
+    if hasattr(ast, "matches_text"):
+        text = json.dumps(event, separators=(",", ":"))
+        assert not any(ast.matches_text(text, semantics) for semantics in SEMANTICS)
+    else:
+        assert not evaluate(ast, event)
+    assert "would not alarm" in judgement.reason
+    assert json.dumps(event, sort_keys=True) in judgement.reason
+    return event
+
+
+def corpus_regression(pattern, judgement, exclude_assumed_root_ok=True):
+    """A covering pattern matches every packaged root-usage record."""
+    records = [r for _, r in load_corpus(MUST_ALERT)] + [r for _, r in load_corpus(EITHER)]
+    for record in records:
+        if is_root_usage(record, exclude_assumed_root_ok):
+            assert evaluate(parse(pattern), record), (pattern, record.get("eventName"))
+
+
 class TestCisPatterns:
     @pytest.mark.parametrize("pattern", CIS_SPELLINGS)
     def test_cis_spelling_covers_root_usage(self, pattern):
         judgement = judge_root_usage_pattern(pattern)
-        assert judgement.covers, judgement.reason
-        assert judgement.missed == () and judgement.false_alarms == () and judgement.error is None
-        assert str(len(names(MUST_ALERT))) in judgement.reason
+        assert judgement.covers and judgement.status == COVERS, judgement.reason
+        assert judgement.counterexample is None and judgement.error is None
+        corpus_regression(pattern, judgement)
 
     @pytest.mark.parametrize("order", list(itertools.permutations(CIS_CLAUSES)))
     def test_clause_order_does_not_change_the_verdict(self, order):
@@ -87,104 +125,161 @@ class TestCisPatterns:
         '\n\t&& $.eventType != "AwsServiceEvent"\n}\n',
         '{ (($.userIdentity.type = "Root") && ($.userIdentity.invokedBy NOT EXISTS))'
         ' && (($.eventType != "AwsServiceEvent")) }',
-        '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != AwsServiceEvent }',
         '{ ($.eventType != AwsServiceEvent) && (($.userIdentity.type = Root'
         ' && ($.userIdentity.invokedBy NOT EXISTS))) }',
+        '{ $.userIdentity.type = %^Root$% && $.userIdentity.invokedBy NOT EXISTS && $.eventType != AwsServiceEvent }',
+        '{ $.userIdentity.type = "Ro*" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != AwsServiceEvent }',
     ])
-    def test_spacing_parentheses_and_quoting_do_not_change_the_verdict(self, pattern):
-        assert judge_root_usage_pattern(pattern).covers
+    def test_equivalent_spellings_cover(self, pattern):
+        judgement = judge_root_usage_pattern(pattern)
+        assert judgement.covers, judgement.reason
+        corpus_regression(pattern, judgement)
 
     def test_plain_cis_pattern_alarms_on_assume_root_sessions(self):
-        assert judge_root_usage_pattern(CIS_SPELLINGS[0]).excludes_assumed_root is False
+        judgement = judge_root_usage_pattern(CIS)
+        assert judgement.excludes_assumed_root is False
+        assert [extra["what"] for extra in judgement.also_alarms_on] == ["AssumeRoot session actions"]
 
-    def test_excluding_assumed_root_sessions_still_covers(self):
-        pattern = CIS_SPELLINGS[0][:-1] + f"&& {ASSUMED_ROOT_EXCLUSION} }}"
+    def test_excluding_assumed_root_sessions_covers_when_allowed(self):
+        pattern = narrowed(ASSUMED_ROOT_EXCLUSION)
         judgement = judge_root_usage_pattern(pattern)
         assert judgement.covers, judgement.reason
         assert judgement.excludes_assumed_root is True
+        assert judgement.also_alarms_on == ()
+
+    def test_excluding_assumed_root_sessions_does_not_cover_when_not_allowed(self):
+        pattern = narrowed(ASSUMED_ROOT_EXCLUSION)
+        judgement = judge_root_usage_pattern(pattern, exclude_assumed_root_ok=False)
+        event = assert_real_counterexample(pattern, judgement, exclude_assumed_root_ok=False)
+        assert event["userIdentity"]["sessionContext"]["assumedRoot"] == "true"
+        assert "exclude-assumed-root-ok is false" in judgement.reason
 
 
-class TestPatternsThatDoNotCover:
-    def test_console_login_only_pattern_misses_every_other_root_action(self):
-        judgement = judge_root_usage_pattern('{ $.userIdentity.type = "Root" && $.eventName = "ConsoleLogin" }')
-        assert not judgement.covers
-        expected_missed = {name for name, r in load_corpus(MUST_ALERT) if r["eventName"] != "ConsoleLogin"}
-        assert set(judgement.missed) == expected_missed
-        assert "root-api-call-s3.json" in judgement.missed
-        assert "misses" in judgement.reason
+class TestNarrowedPatternsFromTheIssue:
+    def test_region_restriction_misses_root_use_in_other_regions(self):
+        pattern = narrowed('$.awsRegion = "us-*"')
+        judgement = judge_root_usage_pattern(pattern)
+        event = assert_real_counterexample(pattern, judgement)
+        assert event["awsRegion"] == "ap-south-1"
+        assert "root AwsApiCall in ap-south-1 would not alarm" in judgement.reason
 
-    def test_iam_user_pattern_misses_all_root_usage_and_alarms_on_iam_users(self):
-        judgement = judge_root_usage_pattern('{ $.userIdentity.type = "IAMUser" }')
-        assert not judgement.covers
-        assert set(judgement.missed) == names(MUST_ALERT)
-        assert "iam-user-console-login.json" in judgement.false_alarms
+    def test_account_restriction_misses_root_use_in_other_accounts(self):
+        pattern = narrowed("$.recipientAccountId = 111122223333")
+        judgement = judge_root_usage_pattern(pattern)
+        event = assert_real_counterexample(pattern, judgement)
+        assert event["recipientAccountId"] != "111122223333"
+        assert "in account 444455556666" in judgement.reason
 
-    def test_root_type_alone_alarms_on_service_events_and_service_invoked_calls(self):
+    def test_sts_exclusion_misses_root_use_through_sts(self):
+        pattern = narrowed('$.eventSource != "sts.amazonaws.com"')
+        judgement = judge_root_usage_pattern(pattern)
+        event = assert_real_counterexample(pattern, judgement)
+        assert event["eventSource"] == "sts.amazonaws.com"
+        assert "to sts.amazonaws.com would not alarm" in judgement.reason
+
+    def test_counterexample_has_only_the_fields_that_matter(self):
+        judgement = judge_root_usage_pattern(narrowed('$.awsRegion = "us-*"'))
+        assert judgement.counterexample == {
+            "userIdentity": {"type": "Root"}, "eventType": "AwsApiCall", "awsRegion": "ap-south-1"}
+
+
+class TestBroaderPatternsCover:
+    def test_leaving_out_a_cis_exclusion_covers_and_says_what_else_alarms(self):
         judgement = judge_root_usage_pattern('{ $.userIdentity.type = "Root" }')
-        assert not judgement.covers
-        assert judgement.missed == ()
-        assert {"aws-service-event-root.json", "root-invoked-by-service.json",
-                "root-invoked-by-cloudformation.json"} == set(judgement.false_alarms)
-        assert "alarms on" in judgement.reason
+        assert judgement.covers, judgement.reason
+        whats = [extra["what"] for extra in judgement.also_alarms_on]
+        assert whats[:2] == ["service-invoked root calls", "AWS service events"]
+        assert "also alarms on service-invoked root calls, AWS service events" in judgement.reason
+        invoked = judgement.also_alarms_on[0]["example"]
+        assert "invokedBy" in invoked["userIdentity"] and not is_root_usage(invoked)
 
-    def test_or_with_inequality_alarms_on_every_non_service_event(self):
-        judgement = judge_root_usage_pattern('{ $.userIdentity.type = "Root" || $.eventType != "AwsServiceEvent" }')
-        assert not judgement.covers
-        assert {"iam-user-api-call.json", "assumed-role-api-call.json", "assume-root-call.json"} <= set(
-            judgement.false_alarms)
-
-    def test_excluding_errors_misses_failed_logins_and_denied_calls(self):
-        pattern = CIS_SPELLINGS[0][:-1] + "&& $.errorMessage NOT EXISTS }"
+    def test_or_with_inequality_covers_and_alarms_on_other_identities(self):
+        pattern = '{ $.userIdentity.type = "Root" || $.eventType != "AwsServiceEvent" }'
         judgement = judge_root_usage_pattern(pattern)
-        expected_missed = {name for name, r in load_corpus(MUST_ALERT) if "errorMessage" in r}
-        assert expected_missed and set(judgement.missed) == expected_missed
-        assert not judgement.covers
+        assert judgement.covers, judgement.reason
+        other = next(e["example"] for e in judgement.also_alarms_on if e["what"] == "events of other identities")
+        assert evaluate(parse(pattern), other) and other.get("userIdentity", {}).get("type") != "Root"
 
-    def test_inequality_on_a_login_only_field_drops_api_calls(self):
-        # '!=' on a missing field is false, so this silently narrows the pattern to sign-in events.
-        pattern = CIS_SPELLINGS[0][:-1] + '&& $.responseElements.ConsoleLogin != "Failure" }'
+    def test_empty_pattern_matches_every_event(self):
+        judgement = judge_root_usage_pattern("")
+        assert judgement.covers and "every event" in judgement.reason
+
+
+class TestNarrowerPatternsDoNotCover:
+    @pytest.mark.parametrize("pattern, field", [
+        ('{ $.userIdentity.type = "Root" && $.eventName = "ConsoleLogin" }', ("eventName",)),
+        ('{ $.userIdentity.type = "IAMUser" }', ("userIdentity", "type")),
+        (narrowed("$.errorMessage NOT EXISTS"), ("errorMessage",)),
+        (narrowed('$.responseElements.ConsoleLogin != "Failure"'), ()),
+        ('{ $.userIdentity.arn = "arn:aws:iam::*:root" && $.userIdentity.invokedBy NOT EXISTS'
+         ' && $.eventType != "AwsServiceEvent" }', ()),
+        (narrowed("$.eventName = %^Con%"), ("eventName",)),
+        (narrowed("$.readOnly IS FALSE"), ()),
+        (narrowed("$.requestParameters.x IS NULL"), ()),
+        (narrowed("$.resources[1].ARN = *"), ()),
+        (narrowed("$.errorCode < 5"), ()),
+    ])
+    def test_counterexample_is_a_root_event_the_pattern_misses(self, pattern, field):
         judgement = judge_root_usage_pattern(pattern)
-        assert not judgement.covers
-        assert "root-api-call-kms-schedule-key-deletion.json" in judgement.missed
-        assert "root-console-login-success-mfa.json" not in judgement.missed
+        event = assert_real_counterexample(pattern, judgement)
+        if field == ("eventName",):
+            assert event.get("eventName") not in (None, "ConsoleLogin")
+        if field == ("errorMessage",):
+            assert "errorMessage" in event
 
-
-class TestArnWildcards:
-    def test_inner_wildcard_in_arn_matches_nothing_because_it_is_literal(self):
-        # CloudWatch treats an inner '*' literally ("Ev*ent will only match the actual string Ev*ent").
-        pattern = ('{ $.userIdentity.arn = "arn:aws:iam::*:root" && $.userIdentity.invokedBy NOT EXISTS'
-                   ' && $.eventType != "AwsServiceEvent" }')
-        judgement = judge_root_usage_pattern(pattern)
-        assert not judgement.covers
-        assert set(judgement.missed) == names(MUST_ALERT)
-
-    def test_leading_wildcard_on_root_arn_suffix_covers(self):
+    def test_a_pattern_requiring_a_field_is_missed_by_a_root_event_without_it(self):
+        # Root usage is what CIS's pattern matches; it does not require a userIdentity.arn.
         pattern = ('{ $.userIdentity.arn = "*:root" && $.userIdentity.invokedBy NOT EXISTS'
                    ' && $.eventType != "AwsServiceEvent" }')
         judgement = judge_root_usage_pattern(pattern)
+        assert_real_counterexample(pattern, judgement)
+        assert "without $.userIdentity.arn" in judgement.reason
+
+
+class TestUndecided:
+    def test_regexes_whose_constraints_defeat_the_search_are_undecided_not_covering(self):
+        pattern = ('{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && '
+                   '($.eventType != %^a% || $.eventType != %^b%) }')
+        judgement = judge_root_usage_pattern(pattern)
+        assert judgement.status == UNDECIDED and not judgement.covers
+        assert "%^a%" in judgement.reason or "%^b%" in judgement.reason
+
+
+class TestTermPatterns:
+    def test_term_every_root_event_holds_covers(self):
+        judgement = judge_root_usage_pattern("Root")
         assert judgement.covers, judgement.reason
 
-    def test_too_loose_arn_wildcard_alarms_on_an_iam_user_named_root(self):
-        pattern = ('{ $.userIdentity.arn = "*root" && $.userIdentity.invokedBy NOT EXISTS'
-                   ' && $.eventType != "AwsServiceEvent" }')
+    @pytest.mark.parametrize("pattern", [
+        "Root ConsoleLogin", '"ConsoleLogin"', "Root -AwsApiCall", "?ConsoleLogin ?RunInstances", "%Login%",
+        "Root -Mallory", "[ip, user, status]", "[a, b, ...]",
+    ])
+    def test_text_pattern_counterexample_escapes_under_both_term_semantics(self, pattern):
+        assert_real_counterexample(pattern, judge_root_usage_pattern(pattern))
+
+    @pytest.mark.parametrize("pattern", ["?Root ?x", "%Ro+t%", "userIdentity eventType", "[...]", "[a, ...]"])
+    def test_text_patterns_that_every_root_event_matches_cover(self, pattern):
         judgement = judge_root_usage_pattern(pattern)
-        assert judgement.false_alarms == ("iam-user-named-root-api-call.json",)
+        assert judgement.covers, judgement.reason
+        corpus_regression(pattern, judgement)
+
+    @pytest.mark.parametrize("pattern", ["Roo", "?Root ConsoleLogin"])
+    def test_text_patterns_that_cannot_be_settled_are_undecided(self, pattern):
+        assert judge_root_usage_pattern(pattern).status == UNDECIDED
 
 
 class TestMalformed:
     @pytest.mark.parametrize("pattern", [
-        "", "{ $.userIdentity.type = ", '{ $.userIdentity.type = "Root" && }', "{ $.userIdentity.type ~ Root }",
-        "Root ConsoleLogin", '{ ($.userIdentity.type = "Root" }',
+        "{ $.userIdentity.type = ", '{ $.userIdentity.type = "Root" && }', "{ $.userIdentity.type ~ Root }",
+        '{ ($.userIdentity.type = "Root" }', "{ $.a = %x!% }", "[a, b",
     ])
     def test_malformed_pattern_does_not_cover_and_reports_the_error(self, pattern):
         judgement = judge_root_usage_pattern(pattern)
-        assert judgement.covers is False
-        assert judgement.error
-        assert judgement.error in judgement.reason
-        assert judgement.missed == () and judgement.false_alarms == ()
+        assert judgement.status == MALFORMED and judgement.covers is False
+        assert judgement.error and judgement.error in judgement.reason
 
     def test_judgement_is_immutable(self):
-        judgement = judge_root_usage_pattern(CIS_SPELLINGS[0])
+        judgement = judge_root_usage_pattern(CIS)
         assert isinstance(judgement, PatternJudgement)
         with pytest.raises(dataclasses.FrozenInstanceError):
-            judgement.covers = False
+            judgement.status = DOES_NOT_COVER
