@@ -263,8 +263,8 @@ def alarm_fire_problem(alarm, transformation, filter_dimensions_forced=None):
     for others in (0, 1, _MANY):
         period = _period_value(statistic, value, default, others)
         if not breaches(period, threshold):
-            context = "" if not others else (f" when {'another event' if others == 1 else 'many other events'}"
-                                             f" in the period add defaultValue {default:g}")
+            context = "" if not others else (f" with {'another event' if others == 1 else 'many other events'}"
+                                             f" in the period publishing defaultValue {default:g}")
             return (f"alarm '{name}' fires when {rule}; one root action gives {period:g}{context}"), False
     if alarm.get("TreatMissingData") == "breaching":
         return (f"alarm '{name}' treats missing data as breaching: it sits in ALARM without root usage "

@@ -1,0 +1,141 @@
+"""Does one root-usage event make the alarm fire and notify? (pure: alarm_fire_problem and the chain)."""
+import pytest
+
+from chain_world import ACCOUNT, REGION, TOPIC_ARN, World, alarm, error, metric_filter
+from rootguard_filters.decide.alarm_chain import (
+    FORCED_DIMENSION_VALUES, alarm_fire_problem, decide_root_usage_alarm)
+from rootguard_filters.verdict import COMPLIANT, COULD_NOT_EVALUATE, NON_COMPLIANT
+
+ALARM_KEY = (REGION, "CISBenchmark", "RootAccountUsage")
+
+
+def transformation(**extra):
+    return {"metricName": "RootAccountUsage", "metricNamespace": "CISBenchmark", "metricValue": "1", **extra}
+
+
+def problem(alarm_extra=None, **transformation_extra):
+    return alarm_fire_problem(alarm(**(alarm_extra or {})), transformation(**transformation_extra),
+                              FORCED_DIMENSION_VALUES)
+
+
+class TestFires:
+    @pytest.mark.parametrize("alarm_extra, transformation_extra", [
+        ({}, {}),
+        ({"Statistic": "SampleCount"}, {}),
+        ({"Statistic": "Maximum"}, {}),
+        ({"Statistic": "Minimum"}, {}),              # no defaultValue: every datapoint is the root event's 1
+        ({"Statistic": "Average"}, {}),
+        ({"Statistic": "Sum"}, {"defaultValue": 0}),
+        ({"Statistic": "Maximum"}, {"defaultValue": 0}),
+        ({"ComparisonOperator": "GreaterThanThreshold", "Threshold": 0.0}, {}),
+        ({"Threshold": 5.0}, {"metricValue": "5"}),
+        ({"EvaluationPeriods": 3, "DatapointsToAlarm": 1}, {}),
+        ({"ExtendedStatistic": "p99", "Statistic": None}, {}),
+        ({"Dimensions": [{"Name": "Identity", "Value": "Root"}]}, {"dimensions": {"Identity": "$.userIdentity.type"}}),
+        ({"ComparisonOperator": "LessThanOrEqualToThreshold", "Threshold": -1.0}, {"metricValue": "-1"}),
+    ])
+    def test_one_root_action_fires_the_alarm(self, alarm_extra, transformation_extra):
+        assert problem(alarm_extra, **transformation_extra) is None
+
+
+class TestDoesNotFire:
+    @pytest.mark.parametrize("alarm_extra, transformation_extra, text", [
+        ({"ActionsEnabled": False}, {}, "has its actions disabled"),
+        ({"EvaluationPeriods": 2}, {}, "needs 2 breaching datapoints"),
+        ({"EvaluationPeriods": 5, "DatapointsToAlarm": 3}, {}, "needs 3 breaching datapoints"),
+        ({"Threshold": 2.0}, {}, "fires when Sum >= 2; one root action gives 1"),
+        ({"ComparisonOperator": "GreaterThanThreshold"}, {}, "fires when Sum > 1; one root action gives 1"),
+        ({}, {"metricValue": "0"}, "one root action gives 0"),
+        ({}, {"metricValue": "0.5"}, "one root action gives 0.5"),
+        ({"Statistic": "Minimum"}, {"defaultValue": 0}, "with another event in the period publishing defaultValue 0"),
+        ({"Statistic": "Average"}, {"defaultValue": 0}, "with another event in the period publishing defaultValue 0"),
+        ({"Statistic": "Sum"}, {"defaultValue": -1}, "with another event in the period publishing defaultValue -1"),
+        ({"Statistic": "Sum"}, {"defaultValue": 1}, "other events alone give"),
+        ({"Statistic": "SampleCount"}, {"defaultValue": 0}, "other events alone give"),
+        ({"Statistic": "Maximum", "Threshold": 0.0}, {"defaultValue": 0}, "sits in ALARM without root usage"),
+        ({"TreatMissingData": "breaching"}, {}, "treats missing data as breaching"),
+        ({"ComparisonOperator": "LessThanThreshold"}, {}, "fires when Sum < 1; one root action gives 1"),
+        ({}, {"metricValue": "$.requestParameters.count"}, "taken from the event"),
+        ({"Dimensions": [{"Name": "Region", "Value": "us-east-1"}]}, {}, "never receives root usage"),
+        ({}, {"dimensions": {"Region": "$.awsRegion"}}, "never receives root usage"),
+        ({"Dimensions": [{"Name": "Region", "Value": "us-east-1"}]}, {"dimensions": {"Region": "$.awsRegion"}},
+         "a root event with another value does not reach it"),
+    ])
+    def test_each_broken_case_names_its_reason(self, alarm_extra, transformation_extra, text):
+        reason, unknown = problem(alarm_extra, **transformation_extra)
+        assert text in reason and not unknown
+
+    @pytest.mark.parametrize("alarm_extra, transformation_extra", [
+        ({"ComparisonOperator": "GreaterThanUpperThreshold", "Threshold": None, "ThresholdMetricId": "ad1"}, {}),
+        ({"ExtendedStatistic": "p90", "Statistic": None}, {"defaultValue": 0}),
+    ])
+    def test_settings_that_cannot_be_judged_are_unknown_not_holding(self, alarm_extra, transformation_extra):
+        reason, unknown = problem(alarm_extra, **transformation_extra)
+        assert unknown and "cannot be decided" in reason
+
+
+class TestChain:
+    def test_alarm_broken_by_default_value_is_non_compliant_naming_it(self):
+        world = World()
+        world.filters[(REGION, "aws-cloudtrail-logs-main")][0]["metricTransformations"][0]["defaultValue"] = 1.0
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == NON_COMPLIANT
+        assert "sits in ALARM without root usage" in verdict.reason
+
+    def test_anomaly_band_alarm_is_could_not_evaluate(self):
+        world = World()
+        world.alarms[ALARM_KEY] = [alarm(ComparisonOperator="GreaterThanUpperThreshold", Threshold=None,
+                                         ThresholdMetricId="ad1")]
+        assert decide_root_usage_alarm(ACCOUNT, world).status == COULD_NOT_EVALUATE
+
+    def test_deleted_topic_is_non_compliant_when_subscriptions_are_read(self):
+        world = World()
+        world.subs.clear()
+        world.topics.clear()
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == NON_COMPLIANT
+        assert f"SNS topic {TOPIC_ARN} does not exist" in verdict.reason
+
+    def test_deleted_topic_is_non_compliant_without_subscription_check(self):
+        world = World()
+        world.subs.clear()
+        world.topics.clear()
+        verdict = decide_root_usage_alarm(ACCOUNT, world, require_confirmed_subscription=False)
+        assert verdict.status == NON_COMPLIANT
+        assert f"SNS topic {TOPIC_ARN} does not exist" in verdict.reason
+        assert ("GetTopicAttributes", TOPIC_ARN) in world.calls
+
+    def test_existing_topic_without_subscription_check_is_compliant(self):
+        world = World()
+        verdict = decide_root_usage_alarm(ACCOUNT, world, require_confirmed_subscription=False)
+        assert verdict.status == COMPLIANT
+        assert "ListSubscriptionsByTopic" not in [call for call, _ in world.calls]
+
+    def test_unreadable_topic_is_could_not_evaluate(self):
+        world = World()
+        world.topics = {TOPIC_ARN: error("sns:GetTopicAttributes")}
+        world.subs.clear()
+
+        def denied(topic_arn):
+            world.calls.append(("GetTopicAttributes", topic_arn))
+            return error("sns:GetTopicAttributes")
+        world.topic_attributes = denied
+        verdict = decide_root_usage_alarm(ACCOUNT, world, require_confirmed_subscription=False)
+        assert verdict.status == COULD_NOT_EVALUATE
+
+    def test_broader_pattern_chain_is_compliant_and_says_what_else_alarms(self):
+        world = World()
+        world.filters[(REGION, "aws-cloudtrail-logs-main")] = [
+            metric_filter(pattern='{ $.userIdentity.type = "Root" }')]
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == COMPLIANT
+        assert "also alarms on service-invoked root calls, AWS service events" in verdict.reason
+
+    def test_undecidable_pattern_is_could_not_evaluate(self):
+        world = World()
+        world.filters[(REGION, "aws-cloudtrail-logs-main")] = [metric_filter(
+            pattern='{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && '
+                    '($.eventType != %^a% || $.eventType != %^b%) }')]
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == COULD_NOT_EVALUATE
+        assert "coverage cannot be decided" in verdict.reason

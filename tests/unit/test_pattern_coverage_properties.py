@@ -1,0 +1,155 @@
+"""Property-based tests of the coverage decision: random patterns from the grammar, random events.
+
+- "covers" implies no generated root-usage event escapes the pattern;
+- every reported counterexample is a root-usage event that really escapes it (evaluator check);
+- the decision procedure's SAT witnesses satisfy their formula, and UNSAT is never contradicted by a
+  generated event.
+"""
+import json
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from rootguard_filters.logic.filter_pattern import And, FilterPatternError, Not, evaluate, event_text, parse
+from rootguard_filters.logic.pattern_coverage import SAT, UNSAT, find_event
+from rootguard_filters.logic.root_usage import (
+    COVERS, DOES_NOT_COVER, is_root_usage, judge_root_usage_pattern, root_usage_formula,
+)
+from rootguard_filters.logic.text_pattern import SEMANTICS
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+SELECTORS = ("$.userIdentity.type", "$.userIdentity.invokedBy", "$.eventType", "$.eventName", "$.awsRegion",
+             "$.userIdentity", "$.userIdentity.sessionContext.assumedRoot", "$.a", "$.a.b", "$.a[0]", "$.a[1]",
+             "$.n")
+STRING_VALUES = ('"Root"', "Root", '"AwsServiceEvent"', "AwsApiCall", '"us-*"', '"*-1"', '"*Ro*"', '"R*"',
+                 '"*"', '"x"', "%^R%", "%Event$%", "%[0-9]%", '""')
+NUMBER_VALUES = ("0", "1", "5", "-2.5", "1e1")
+CHECKS = ("IS NULL", "NOT EXISTS", "IS TRUE", "IS FALSE")
+
+
+@st.composite
+def atoms(draw):
+    selector = draw(st.sampled_from(SELECTORS))
+    kind = draw(st.sampled_from(("eq", "eq", "rel", "check")))
+    if kind == "check":
+        return f"{selector} {draw(st.sampled_from(CHECKS))}"
+    if kind == "rel":
+        return f"{selector} {draw(st.sampled_from(('<', '>', '<=', '>=')))} {draw(st.sampled_from(NUMBER_VALUES))}"
+    value = draw(st.sampled_from(STRING_VALUES + NUMBER_VALUES))
+    return f"{selector} {draw(st.sampled_from(('=', '!=')))} {value}"
+
+
+def formulas(depth=3):
+    if depth == 0:
+        return atoms()
+    inner = formulas(depth - 1)
+    return st.one_of(
+        atoms(),
+        st.tuples(inner, st.sampled_from(("&&", "||")), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"))
+
+
+CIS_CORE = ('$.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
+            '&& $.eventType != "AwsServiceEvent"')
+
+
+@st.composite
+def json_patterns(draw):
+    body = draw(formulas())
+    # Half of them around CIS's own clauses, so covering patterns come up often.
+    shape = draw(st.sampled_from(("free", "and", "or")))
+    if shape == "and":
+        body = f"{CIS_CORE} && {body}"
+    elif shape == "or":
+        body = f"({CIS_CORE}) || {body}"
+    pattern = "{ " + body + " }"
+    try:
+        parse(pattern)
+    except FilterPatternError:   # more than two %regex% in one pattern: CloudWatch rejects it too
+        assume(False)
+    return pattern
+
+
+LEAVES = st.one_of(
+    st.sampled_from(("Root", "AwsServiceEvent", "AwsApiCall", "us-east-1", "ap-south-1", "x", "R", "Event", "")),
+    st.integers(-3, 10), st.floats(allow_nan=False, allow_infinity=False, width=32), st.booleans(), st.none(),
+    st.text(max_size=4))
+MAYBE = object()
+
+
+def optional(strategy):
+    return st.one_of(st.just(MAYBE), strategy)
+
+
+@st.composite
+def events(draw):
+    identity = {"type": draw(optional(st.one_of(st.just("Root"), st.just("Root"), LEAVES))),
+                "invokedBy": draw(st.one_of(st.just(MAYBE), st.just(MAYBE), LEAVES)),
+                "sessionContext": draw(optional(st.fixed_dictionaries(
+                    {}, optional={"assumedRoot": st.sampled_from(("true", "false"))})))}
+    event = {
+        "userIdentity": draw(st.one_of(st.just({k: v for k, v in identity.items() if v is not MAYBE}), LEAVES)),
+        "eventType": draw(optional(st.one_of(st.sampled_from(("AwsApiCall", "AwsServiceEvent")), LEAVES))),
+        "eventName": draw(optional(LEAVES)),
+        "awsRegion": draw(optional(LEAVES)),
+        "a": draw(optional(st.one_of(LEAVES, st.fixed_dictionaries({}, optional={"b": LEAVES}),
+                                     st.lists(LEAVES, max_size=3)))),
+        "n": draw(optional(LEAVES)),
+    }
+    return {k: v for k, v in event.items() if v is not MAYBE}
+
+
+@SETTINGS
+@given(json_patterns(), st.lists(events(), min_size=1, max_size=25), st.booleans())
+def test_covering_json_pattern_lets_no_root_usage_event_escape(pattern, sample, exclude_ok):
+    judgement = judge_root_usage_pattern(pattern, exclude_ok)
+    ast = parse(pattern)
+    escaped = [e for e in sample if is_root_usage(e, exclude_ok) and not evaluate(ast, e)]
+    if judgement.status == COVERS:
+        assert not escaped, (pattern, escaped[0])
+    if judgement.status == DOES_NOT_COVER:
+        counterexample = json.loads(json.dumps(judgement.counterexample))   # survives a JSON round trip
+        assert is_root_usage(counterexample, exclude_ok)
+        assert not evaluate(ast, counterexample)
+
+
+@SETTINGS
+@given(json_patterns(), st.lists(events(), min_size=1, max_size=25))
+def test_decision_procedure_witnesses_hold_and_unsat_is_never_contradicted(pattern, sample):
+    formula = And((root_usage_formula(True), Not(parse(pattern))))
+    outcome = find_event(formula)
+    if outcome.status == SAT:
+        assert evaluate(formula, outcome.event)
+    if outcome.status == UNSAT:
+        assert not any(evaluate(formula, e) for e in sample)
+
+
+TERMS = ("Root", "userIdentity", "type", "eventType", "AwsApiCall", "ConsoleLogin", "x", "Ro", '"Root"',
+         '"type"', "%Ro+t%", "%^x%", "%Api%")
+
+
+@st.composite
+def term_patterns(draw):
+    terms = draw(st.lists(st.tuples(st.sampled_from(("", "", "?", "-")), st.sampled_from(TERMS)),
+                          min_size=0, max_size=4))
+    pattern = " ".join(prefix + term for prefix, term in terms)
+    try:
+        parse(pattern)
+    except FilterPatternError:
+        assume(False)
+    return pattern
+
+
+@SETTINGS
+@given(term_patterns(), st.lists(events(), min_size=1, max_size=25))
+def test_covering_term_pattern_lets_no_root_usage_event_escape_under_either_semantics(pattern, sample):
+    judgement = judge_root_usage_pattern(pattern)
+    ast = parse(pattern)
+    roots = [e for e in sample if is_root_usage(e)]
+    if judgement.status == COVERS:
+        for event in roots:
+            assert all(ast.matches_text(event_text(event), semantics) for semantics in SEMANTICS), (pattern, event)
+    if judgement.status == DOES_NOT_COVER:
+        text = event_text(judgement.counterexample)
+        assert is_root_usage(judgement.counterexample)
+        assert not any(ast.matches_text(text, semantics) for semantics in SEMANTICS)
