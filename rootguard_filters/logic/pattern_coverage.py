@@ -355,10 +355,12 @@ def _solve_number(path, literals):
     if textual:
         candidates += [c for v in textual for c in _numbers_from_text(v)]
     for candidate in candidates:
-        number = int(candidate) if float(candidate).is_integer() and abs(candidate) < 1e15 else candidate
-        if _passes(literals, number):
-            return number
-    if textual and not points:   # with an '=' number the one candidate settled it
+        # 1 and 1.0 are equal numbers with different texts ("1", "1.0"): both for text comparisons
+        forms = [int(candidate)] if float(candidate).is_integer() and abs(candidate) < 1e15 else []
+        for number in forms + [float(candidate)]:
+            if _passes(literals, number):
+                return number
+    if textual:
         raise Undecidable(f"text or %regex% comparison on number field {_path_text(path)}")
     return _NONE
 
