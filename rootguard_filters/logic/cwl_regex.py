@@ -47,13 +47,92 @@ def validate(body, position):
 
 @lru_cache(maxsize=512)
 def compile_regex(body):
-    return re.compile(body, re.ASCII)
+    """``$`` ends the text (as in RE2 and CloudWatch's other engines), not "before a final newline"."""
+    return re.compile(_end_anchors(body), re.ASCII)
+
+
+def _end_anchors(body):
+    out, in_class, i = [], False, 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            out.append(body[i:i + 2])
+            i += 2
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        out.append("\\Z" if char == "$" and not in_class else char)
+        i += 1
+    return "".join(out)
+
+
+def matches_everything(body):
+    """True when the regex matches every text (a position-free regex that matches the empty text)."""
+    return is_position_free(body) and compile_regex(body).search("") is not None
+
+
+_FINITE_LIMIT = 64
+
+
+def finite_language(body):
+    """Every text the regex matches, when it is anchored at both ends and its language is small and
+    finite (e.g. ``^Root$``, ``^(Root|IAMUser)$`` without the parentheses); None otherwise."""
+    try:
+        parsed = list(sre_parse.parse(_end_anchors(body), re.ASCII))
+    except re.error:
+        return None
+    if parsed and parsed[0][0] == sre_constants.BRANCH and len(parsed) == 1:
+        branches = [list(branch) for branch in parsed[0][1][1]]
+    else:
+        branches = [parsed]
+    language = set()
+    for branch in branches:
+        if len(branch) < 2 or branch[0] != (sre_constants.AT, sre_constants.AT_BEGINNING) or \
+                branch[-1] != (sre_constants.AT, sre_constants.AT_END_STRING):
+            return None
+        texts = _enumerate(branch[1:-1])
+        if texts is None:
+            return None
+        language |= texts
+        if len(language) > _FINITE_LIMIT:
+            return None
+    return language
+
+
+def _enumerate(items):
+    texts = {""}
+    for op, arg in items:
+        if op == sre_constants.LITERAL:
+            options = {chr(arg)}
+        elif op == sre_constants.IN and all(o in (sre_constants.LITERAL, sre_constants.RANGE) for o, _ in arg):
+            options = set()
+            for o, a in arg:
+                options |= {chr(a)} if o == sre_constants.LITERAL else {chr(c) for c in range(a[0], a[1] + 1)}
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and arg[1] <= 4:
+            inner = _enumerate(list(arg[2]))
+            if inner is None:
+                return None
+            options, power = set(), {""}
+            for count in range(arg[1] + 1):
+                if count >= arg[0]:
+                    options |= power
+                power = {p + i for p in power for i in inner}
+                if len(power) > _FINITE_LIMIT:
+                    return None
+        else:
+            return None
+        texts = {t + o for t in texts for o in options}
+        if len(texts) > _FINITE_LIMIT:
+            return None
+    return texts
 
 
 def is_position_free(body):
     """True when a match in a piece of text implies a match in any text containing that piece
     (no anchors, no word boundaries)."""
-    return not re.search(r"\\[bBAZ]|(?<!\\)[$^]", body)
+    return not re.search(r"\\[bBAZ]|[$^]", body.replace("\\\\", "").replace("\\$", "").replace("\\^", ""))
 
 
 _CATEGORY_SAMPLES = {
@@ -67,7 +146,7 @@ _MAX_SAMPLES = 16
 def samples(body):
     """Up to a few strings the regex matches (each checked with ``search``), shortest first."""
     try:
-        parsed = sre_parse.parse(body, re.ASCII)
+        parsed = sre_parse.parse(_end_anchors(body), re.ASCII)
     except re.error:
         return []
     found = {s for s in _expand(list(parsed)) if compile_regex(body).search(s)}

@@ -280,19 +280,29 @@ def _solve_string(path, literals):
     for atom, positive in comparisons:
         if atom.operator in ("=", "!="):
             (must if (atom.operator == "=") == positive else must_not).append(atom.value)
-    regexes = [v for v in must + must_not if isinstance(v, RegexValue)]
-    for candidate in _string_candidates(path, must, must_not):
+    if any(isinstance(v, RegexValue) and cwl_regex.matches_everything(v.text) for v in must_not):
+        return _NONE      # a regex every text matches cannot be avoided
+    finite = {v.text: cwl_regex.finite_language(v.text) for v in must + must_not if isinstance(v, RegexValue)}
+    # Regexes the candidates settle: anchored finite languages (enumerated), and positive regexes
+    # every text matches (no constraint at all). Any other regex leaves a failed search unsettled.
+    unsettled = [v for v in must + must_not if isinstance(v, RegexValue) and finite[v.text] is None
+                 and not (v in must and cwl_regex.matches_everything(v.text))]
+    for candidate in _string_candidates(path, must, must_not, finite):
         if _passes(literals, candidate):
             return candidate
     exact = any(isinstance(v, NumberValue) or (isinstance(v, StringValue) and not v.text.startswith("*")
                                                and not v.text.endswith("*")) for v in must)
-    if regexes and not exact:   # with an exact value the one candidate settled it
-        raise Undecidable(f"%{regexes[0].text}% on {_path_text(path)}")
+    if unsettled and not exact:   # with an exact value the one candidate settled it
+        raise Undecidable(f"%{unsettled[0].text}% on {_path_text(path)}")
     return _NONE
 
 
-def _string_candidates(path, must, must_not):
+def _string_candidates(path, must, must_not, finite):
     yield from REALISTIC.get(path, ())
+    for value in must:
+        if isinstance(value, RegexValue) and finite[value.text] is not None:
+            yield from sorted(finite[value.text])   # the value is one of these: complete
+            return
     exact = [v.text for v in must if isinstance(v, NumberValue) or (
         isinstance(v, StringValue) and not v.text.startswith("*") and not v.text.endswith("*"))]
     if exact:
@@ -319,9 +329,11 @@ def _string_candidates(path, must, must_not):
     if not must:
         yield ""
         yield "x"
+    # enough filler lengths to step past every excluded exact text and finite regex language
+    lengths = len(must_not) + sum(len(language or ()) for language in finite.values()) + 2
     for sample in regex_samples:
         yield sample
-        for length in range(1, len(must_not) + 2):
+        for length in range(1, lengths):
             f = filler * length
             yield prefix + f + f.join(infixes + [sample]) + f + suffix
             yield prefix + f.join(infixes) + sample + suffix
@@ -340,6 +352,15 @@ def _solve_number(path, literals):
         if not isinstance(value, NumberValue):
             if positive == (operator == "=") and isinstance(value, StringValue) and not _numeric_text(value.text):
                 return _NONE   # a number's text is digits, '.', 'e', signs: it cannot equal this
+            must_match = positive == (operator == "=")
+            if isinstance(value, RegexValue):
+                if not must_match and cwl_regex.matches_everything(value.text):
+                    return _NONE
+                language = cwl_regex.finite_language(value.text)
+                if language is not None and not any(_numeric_text(text) for text in language):
+                    if must_match:
+                        return _NONE   # no number's text is in the regex's language
+                    continue           # no number's text is excluded by it
             textual.append(value)
             continue
         if operator in ("=", "!="):
@@ -367,7 +388,7 @@ def _solve_number(path, literals):
 
 def _numeric_text(text):
     core = text.strip("*")
-    return all(c in "0123456789.eE+-" for c in core)
+    return all(c in "0123456789.eE+-" for c in core)   # "" too: a wildcard alone fits any number
 
 
 def _numbers_from_text(value):
