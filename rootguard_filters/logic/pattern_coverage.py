@@ -374,16 +374,24 @@ def _solve_number(path, literals):
             high = min(high, (value.value, operator == "<="), key=lambda b: (b[0], b[1]))
     candidates = list(points[:1]) if points else _interval_points(low, high, len(excluded))
     if textual:
-        candidates += [c for v in textual for c in _numbers_from_text(v)]
+        candidates = [c for v in textual for c in _numbers_from_text(v)] + candidates
     for candidate in candidates:
         # 1 and 1.0 are equal numbers with different texts ("1", "1.0"): both for text comparisons
         forms = [int(candidate)] if float(candidate).is_integer() and abs(candidate) < 1e15 else []
         for number in forms + [float(candidate)]:
             if _passes(literals, number):
                 return number
-    if textual:
+    exact_texts = [v.text for v in textual if isinstance(v, StringValue) and v in _positive_values(literals)
+                   and not v.text.startswith("*") and not v.text.endswith("*")]
+    if textual and not exact_texts and not points:
         raise Undecidable(f"text or %regex% comparison on number field {_path_text(path)}")
+    # an '=' number, or an exact text (the only numbers with text T are int(T) and float(T), both
+    # tried), left one or two candidates: the search was complete
     return _NONE
+
+
+def _positive_values(literals):
+    return [a.value for a, p in literals if isinstance(a, Comparison) and p == (a.operator == "=")]
 
 
 def _numeric_text(text):
