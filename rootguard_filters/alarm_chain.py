@@ -102,19 +102,22 @@ class RootUsageAlarm(RootguardFilter):
     """Flags the account when no complete chain alarms on root usage, or when it cannot be evaluated.
 
     The chain: a multi-region, logging trail recording read and write management events and delivering
-    to a CloudWatch Logs group; a metric filter on that group whose pattern covers root usage (judged by
-    running it against root and non-root CloudTrail records, so reordered or re-quoted CIS patterns pass
-    and look-alikes that miss failed sign-ins fail); an alarm on the filter's metric that one root action
-    triggers; an SNS topic action; a confirmed subscription on that topic.
+    to a CloudWatch Logs group; a metric filter on that group whose pattern matches every event CIS's
+    root-usage pattern matches (decided over all possible events, for JSON, term and space-delimited
+    patterns; a pattern that misses some is reported with a counterexample event, one that cannot be
+    decided is could-not-evaluate); an alarm on the filter's metric that one root action makes fire and
+    notify (metric value and defaultValue, statistic, threshold, datapoints, dimensions, actions
+    enabled); an existing SNS topic action; a confirmed subscription on that topic.
 
     The annotation ``c7n:rootguard.root-usage-alarm`` names the complete chain, or for each trail its
     first broken link. Organization trails owned by another account and log groups in another account
     are could-not-evaluate (the chain must be checked in that account).
 
     ``require-confirmed-subscription: false`` accepts an SNS topic action without looking at its
-    subscriptions (e.g. a topic in another account whose subscriptions cannot be listed).
+    subscriptions, only checking that the topic exists (sns:GetTopicAttributes).
     ``exclude-assumed-root-ok: false`` also requires the pattern to alarm on actions of AssumeRoot
-    sessions (by default a pattern may leave them out).
+    sessions (by default a pattern may leave out events carrying
+    ``userIdentity.sessionContext.assumedRoot``).
 
     :example:
 

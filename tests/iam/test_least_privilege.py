@@ -174,3 +174,13 @@ def _short_form(loader, node, tag):
 for _tag in ("Ref", "Sub", "GetAtt"):
     CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, tag=_tag: _short_form(loader, node, tag))
 CfnLoader.add_constructor("!Equals", lambda loader, node: _short_form(loader, node, "Fn::Equals"))
+
+
+def test_root_usage_alarm_without_subscription_check_reads_the_topic_instead():
+    # The topic must exist either way: ListSubscriptionsByTopic answers NotFound, or GetTopicAttributes does.
+    def perms(options):
+        policy = load({"name": "p", "resource": "aws.account", "filters": [{"type": "root-usage-alarm", **options}]})
+        return {p for f in all_filters(policy.resource_manager.filters) for p in f.get_permissions()}
+    assert "sns:ListSubscriptionsByTopic" in perms({}) and "sns:GetTopicAttributes" not in perms({})
+    unchecked = perms({"require-confirmed-subscription": False})
+    assert "sns:GetTopicAttributes" in unchecked and "sns:ListSubscriptionsByTopic" not in unchecked
