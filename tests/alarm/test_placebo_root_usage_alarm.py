@@ -114,3 +114,32 @@ def test_throttled_page_is_retried_through(tmp_path, monkeypatch, name, operatio
     session, counter = replay(complete_chain_with(tmp_path, name, [throttled, (200, recorded(name))]))
     assert run_policy(POLICY, session, tmp_path / "out", ACCOUNT) == []
     assert counter.calls[tuple(name.split("."))] == 2
+
+
+NARROWED = ('{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
+            '&& $.eventType != "AwsServiceEvent" && $.awsRegion = "us-*" }')
+
+
+def test_narrowed_pattern_is_flagged_with_a_counterexample_in_the_recorded_verdict(tmp_path):
+    answer = recorded("logs.DescribeMetricFilters")
+    answer["metricFilters"][0]["filterPattern"] = NARROWED
+    session, counter = replay(complete_chain_with(tmp_path, "logs.DescribeMetricFilters", [(200, answer)]))
+    flagged = run_policy(POLICY, session, tmp_path / "out", ACCOUNT)
+    verdict = verdict_of(flagged)
+    assert verdict["status"] == "non-compliant"
+    assert "root AwsApiCall in ap-south-1 would not alarm" in verdict["reason"]
+    written = json.loads(next((tmp_path / "out").rglob(VERDICTS_FILE)).read_text())
+    [problem] = written["verdicts"][ACCOUNT]["root-usage-alarm"]["details"]["trails"][0]["problems"]
+    assert problem["link"] == "metric-filter"
+    assert problem["counterexample"] == {"userIdentity": {"type": "Root"}, "eventType": "AwsApiCall",
+                                         "awsRegion": "ap-south-1"}
+    assert ("cloudwatch", "DescribeAlarmsForMetric") not in counter.calls
+
+
+def test_alarm_topic_that_no_longer_exists_is_flagged_naming_it(tmp_path):
+    not_found = (404, {"Error": {"Type": "Sender", "Code": "NotFound", "Message": "Topic does not exist"}})
+    session, _ = replay(complete_chain_with(tmp_path, "sns.ListSubscriptionsByTopic", [not_found]))
+    verdict = verdict_of(run_policy(POLICY, session, tmp_path / "out", ACCOUNT))
+    assert verdict["status"] == "non-compliant"
+    assert f"SNS topic {TOPIC_ARN} does not exist" in verdict["reason"]
+    assert verdict["details"]["trails"][0]["link"] == "sns-topic"
