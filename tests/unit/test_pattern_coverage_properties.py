@@ -153,3 +153,31 @@ def test_covering_term_pattern_lets_no_root_usage_event_escape_under_either_sema
         text = event_text(judgement.counterexample)
         assert is_root_usage(judgement.counterexample)
         assert not any(ast.matches_text(text, semantics) for semantics in SEMANTICS)
+
+
+FIELD_SPECS = ("a", "b", "...", "a = *", 'a = "{*"', "a = %Root%", "a != x", "a > 1", "a = x || a = y")
+
+
+@st.composite
+def delimited_patterns(draw):
+    fields = draw(st.lists(st.sampled_from(FIELD_SPECS), min_size=1, max_size=4))
+    pattern = "[" + ", ".join(fields) + "]"
+    try:
+        parse(pattern)
+    except FilterPatternError:
+        assume(False)
+    return pattern
+
+
+@SETTINGS
+@given(delimited_patterns(), st.lists(events(), min_size=1, max_size=25))
+def test_covering_delimited_pattern_lets_no_root_usage_event_escape(pattern, sample):
+    judgement = judge_root_usage_pattern(pattern)
+    ast = parse(pattern)
+    if judgement.status == COVERS:
+        for event in sample:
+            if is_root_usage(event):
+                assert ast.matches_text(event_text(event)), (pattern, event)
+    if judgement.status == DOES_NOT_COVER:
+        assert is_root_usage(judgement.counterexample)
+        assert not ast.matches_text(event_text(judgement.counterexample))
