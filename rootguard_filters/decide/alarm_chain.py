@@ -238,6 +238,10 @@ def alarm_fire_problem(alarm, transformation, filter_dimensions_forced=None):
     problem = _dimension_problem(name, alarm, transformation, filter_dimensions_forced or {})
     if problem:
         return problem, False
+    published_unit = transformation.get("unit") or "None"
+    if alarm.get("Unit") and alarm["Unit"] != published_unit:
+        return (f"alarm '{name}' watches unit {alarm['Unit']} but the metric filter publishes {published_unit}: "
+                f"the alarm sees no datapoint"), False
     operator = _OPERATORS.get(alarm.get("ComparisonOperator"))
     threshold = _number(alarm.get("Threshold"))
     if operator is None or threshold is None:

@@ -33,6 +33,8 @@ class TestFires:
         ({"ExtendedStatistic": "p99", "Statistic": None}, {}),
         ({"Dimensions": [{"Name": "Identity", "Value": "Root"}]}, {"dimensions": {"Identity": "$.userIdentity.type"}}),
         ({"ComparisonOperator": "LessThanOrEqualToThreshold", "Threshold": -1.0}, {"metricValue": "-1"}),
+        ({"Unit": "Count"}, {"unit": "Count"}),
+        ({"Unit": "None"}, {}),
     ])
     def test_one_root_action_fires_the_alarm(self, alarm_extra, transformation_extra):
         assert problem(alarm_extra, **transformation_extra) is None
@@ -60,6 +62,7 @@ class TestDoesNotFire:
         ({}, {"dimensions": {"Region": "$.awsRegion"}}, "never receives root usage"),
         ({"Dimensions": [{"Name": "Region", "Value": "us-east-1"}]}, {"dimensions": {"Region": "$.awsRegion"}},
          "a root event with another value does not reach it"),
+        ({"Unit": "Seconds"}, {}, "watches unit Seconds but the metric filter publishes None"),
     ])
     def test_each_broken_case_names_its_reason(self, alarm_extra, transformation_extra, text):
         reason, unknown = problem(alarm_extra, **transformation_extra)
