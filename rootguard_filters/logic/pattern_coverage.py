@@ -3,10 +3,11 @@
 ``find_event(formula)`` is a decision procedure for JSON filter-pattern formulas (the parser's AST
 plus ``Not``): it answers SAT with a concrete witness event, UNSAT (a proof: no JSON event satisfies
 the formula), or UNKNOWN naming the construct it cannot settle (a %regex% whose constraints defeat
-the witness search, a formula too large to expand).
+the witness search, more than MAX_CONJUNCTS cases with no witness).
 
-How: the formula goes to negation normal form, then disjunctive normal form; each conjunct is a set
-of literals on selectors. A backtracking search gives every selector path (and each of its
+How: the formula's disjunctive normal form is generated lazily (negations pushed to the atoms,
+clashing branches cut, the first small witness ends the search); each conjunct is a set of literals
+on selectors. A backtracking search gives every selector path (and each of its
 prefixes) a JSON kind - missing, string, number, true, false, null, object, array - consistent along
 the path (``$.a.b`` exists only under an object ``$.a``; ``$.a[1]`` only in an array that also holds
 ``$.a[0]``), and then a value for string and number paths that satisfies that path's literals:
@@ -28,7 +29,7 @@ from rootguard_filters.logic.filter_pattern import (
 )
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
-# Beyond this many conjuncts the expansion is not attempted (UNKNOWN, never a verdict by default).
+# Beyond this many conjuncts the search stops (UNKNOWN unless a witness was found).
 MAX_CONJUNCTS = 20000
 
 MISSING, STRING, NUMBER, TRUE, FALSE, NULL, OBJECT, ARRAY = (
@@ -74,39 +75,39 @@ class Undecidable(Exception):
     """Raised inside the search; becomes an UNKNOWN outcome naming the construct."""
 
 
-def _dnf(node, positive=True):
-    """List of conjuncts (frozensets of (atom, positive) literals) of ``node`` or its negation."""
-    if isinstance(node, Not):
-        return _dnf(node.term, not positive)
-    if isinstance(node, (Comparison, Check)):
-        return [frozenset({(node, positive)})]
-    conjunctive = isinstance(node, And) == positive
-    parts = [_dnf(term, positive) for term in node.terms]
-    if not conjunctive:
-        result = [c for part in parts for c in part]
-    else:
-        result = [frozenset()]
-        for part in parts:
-            if len(result) * len(part) > MAX_CONJUNCTS:
-                raise Undecidable(f"the pattern expands to more than {MAX_CONJUNCTS} cases")
-            result = [a | b for a in result for b in part if not _clashes(a | b)]
-    if len(result) > MAX_CONJUNCTS:
-        raise Undecidable(f"the pattern expands to more than {MAX_CONJUNCTS} cases")
-    return result
-
-
-def _clashes(literals):
-    return any((atom, not positive) in literals for atom, positive in literals)
+def _conjuncts(formula):
+    """The conjuncts of the formula's disjunctive normal form, generated lazily (a tableau: a
+    conjunction adds both sides, a disjunction branches), clashing branches cut early; each is a
+    frozenset of (atom, positive) literals."""
+    def expand(literals, pending):
+        while pending:
+            (node, positive), pending = pending[0], pending[1:]
+            if isinstance(node, Not):
+                pending = ((node.term, not positive),) + pending
+            elif isinstance(node, (Comparison, Check)):
+                if (node, not positive) in literals:
+                    return
+                literals = literals | {(node, positive)}
+            elif isinstance(node, And) == positive:
+                pending = tuple((term, positive) for term in node.terms) + pending
+            else:
+                for term in node.terms:
+                    yield from expand(literals, ((term, positive),) + pending)
+                return
+        yield literals
+    return expand(frozenset(), ((formula, True),))
 
 
 def find_event(formula):
     """Outcome SAT (with a witness event that the evaluator confirms), UNSAT, or UNKNOWN."""
-    try:
-        conjuncts = _dnf(formula)
-    except Undecidable as error:
-        return Outcome(UNKNOWN, reason=str(error))
-    best, unknown = None, []
-    for conjunct in sorted(conjuncts, key=len):
+    best, unknown, seen = None, [], set()
+    for count, conjunct in enumerate(_conjuncts(formula)):
+        if count >= MAX_CONJUNCTS:
+            unknown.append(f"the pattern expands to more than {MAX_CONJUNCTS} cases")
+            break
+        if conjunct in seen:
+            continue
+        seen.add(conjunct)
         try:
             event = _Search(conjunct).run()
         except Undecidable as error:
@@ -119,7 +120,7 @@ def find_event(formula):
             continue
         if best is None or _size(event) < _size(best):
             best = event
-        if _size(best) <= 3:
+        if _size(best) <= 3 or len(seen) > 64:   # small enough, or enough looking for a smaller one
             break
     if best is not None:
         return Outcome(SAT, best)

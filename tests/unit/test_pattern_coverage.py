@@ -1,7 +1,7 @@
 """The decision procedure over all JSON events: SAT with a checked witness, UNSAT as a proof, UNKNOWN."""
 import pytest
 
-from rootguard_filters.logic import cwl_regex
+from rootguard_filters.logic import cwl_regex, pattern_coverage
 from rootguard_filters.logic.filter_pattern import And, Not, evaluate, parse
 from rootguard_filters.logic.pattern_coverage import SAT, UNKNOWN, UNSAT, describe_event, find_event
 
@@ -78,10 +78,19 @@ def test_regex_the_search_cannot_settle_is_unknown_naming_it():
     assert result.status == UNKNOWN and ("%^a%" in result.reason or "%^b%" in result.reason)
 
 
-def test_too_many_cases_is_unknown_not_a_verdict():
-    big = " || ".join(f"($.a{i} = 1 && $.b{i} = 2 && $.c{i} = 3)" for i in range(10))
+def test_too_many_cases_is_unknown_not_a_verdict(monkeypatch):
+    monkeypatch.setattr(pattern_coverage, "MAX_CONJUNCTS", 50)
+    # every case of not(big) contradicts the fixed values, but only once solved (no syntactic clash)
+    big = " || ".join(f"($.a{i} = 1 && $.b{i} = 2 && $.c{i} = 3)" for i in range(6))
+    fixed = " && ".join(f'$.a{i} = "1" && $.b{i} = "2" && $.c{i} = "3"' for i in range(6))
+    result = outcome("{ " + fixed + " }", "{ " + big + " }")
+    assert result.status == UNKNOWN and "more than 50 cases" in result.reason
+
+
+def test_large_patterns_still_get_a_counterexample_without_expanding_everything():
+    big = " || ".join(f"($.a{i} = 1 && $.b{i} = 2 && $.c{i} = 3)" for i in range(12))
     result = find_event(Not(parse("{ " + big + " }")))
-    assert result.status == UNKNOWN and "cases" in result.reason
+    assert result.status == SAT and result.event == {}
 
 
 class TestRegexSubset:
