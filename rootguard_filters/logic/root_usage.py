@@ -86,6 +86,13 @@ def is_root_usage(event, exclude_assumed_root_ok=True):
 
 def judge_root_usage_pattern(pattern: str, exclude_assumed_root_ok=True) -> PatternJudgement:
     """Judge whether ``pattern`` alarms on every root-usage event (see the module docstring)."""
+    if not isinstance(pattern, str):
+        return PatternJudgement(MALFORMED, "pattern is malformed: not a string", error="not a string")
+    return _judge(pattern, bool(exclude_assumed_root_ok))
+
+
+@lru_cache(maxsize=1024)   # pure: an organization's accounts mostly share one pattern
+def _judge(pattern, exclude_assumed_root_ok):
     try:
         ast = parse(pattern)
     except FilterPatternError as error:
