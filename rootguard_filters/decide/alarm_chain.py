@@ -20,6 +20,7 @@ The first complete chain wins. Otherwise each trail reports its first broken lin
 several filters or alarms, the link reached furthest along the chain); an unreadable link (API error,
 another account's trail or log group) makes the trail, and then the account, could-not-evaluate.
 """
+import re
 from dataclasses import asdict, dataclass, replace
 from typing import Optional
 
@@ -258,11 +259,12 @@ def alarm_fire_problem(alarm, transformation, filter_dimensions_forced=None):
     statistic = alarm.get("Statistic")
     if statistic not in ("Sum", "SampleCount", "Maximum", "Minimum", "Average"):
         extended = alarm.get("ExtendedStatistic") or statistic
-        if default is None:
-            statistic = "Maximum"   # every datapoint of the period is the root event's value
+        if default is None and re.fullmatch(r"(p|tm|wm)[0-9.:%]*|iqm", str(extended), re.IGNORECASE):
+            statistic = "Maximum"   # every datapoint is the root event's value: percentiles and means are it
         else:
-            return (f"alarm '{name}' uses statistic {extended!r} over a metric with defaultValue "
-                    f"{default:g}: cannot be decided"), True
+            return (f"alarm '{name}' uses statistic {extended!r}"
+                    + (f" over a metric with defaultValue {default:g}" if default is not None else "")
+                    + ": whether one root action fires it cannot be decided"), True
     rule = f"{statistic} {symbol} {threshold:g}"
     for others in (0, 1, _MANY):
         period = _period_value(statistic, value, default, others)

@@ -71,6 +71,7 @@ class TestDoesNotFire:
     @pytest.mark.parametrize("alarm_extra, transformation_extra", [
         ({"ComparisonOperator": "GreaterThanUpperThreshold", "Threshold": None, "ThresholdMetricId": "ad1"}, {}),
         ({"ExtendedStatistic": "p90", "Statistic": None}, {"defaultValue": 0}),
+        ({"ExtendedStatistic": "TS(10%:90%)", "Statistic": None}, {}),
     ])
     def test_settings_that_cannot_be_judged_are_unknown_not_holding(self, alarm_extra, transformation_extra):
         reason, unknown = problem(alarm_extra, **transformation_extra)
