@@ -456,7 +456,9 @@ def describe_event(event, mentioned=()):
     identity = event.get("userIdentity") if isinstance(event.get("userIdentity"), dict) else {}
     who = identity.get("type")
     who = "root" if who == "Root" else (f"{who} identity" if who else "an event")
-    what = event.get("eventName") or event.get("eventType") or "event"
+    kinds = {"AwsApiCall": "API call", "AwsConsoleSignIn": "console sign-in"}
+    what = event.get("eventName") or kinds.get(event.get("eventType")) or (
+        f"event of type {event['eventType']!r}" if "eventType" in event else "event")
     parts = [f"{who} {what}"]
     if event.get("eventSource"):
         parts.append(f"to {event['eventSource']}")

@@ -214,7 +214,7 @@ class TestMetricFilterLink:
                               '$.eventType != "AwsServiceEvent" && $.responseElements.ConsoleLogin != "Failure" }')]
         verdict = decide(world)
         assert verdict.status == NON_COMPLIANT
-        assert "metric filter 'x' pattern does not cover root usage: root AwsApiCall" in verdict.reason
+        assert "metric filter 'x' pattern does not cover root usage: root API call" in verdict.reason
         assert "without $.responseElements.ConsoleLogin would not alarm" in verdict.reason
         # '!=' on an absent field is false: any root API call (no ConsoleLogin response) escapes
         assert only_trail(verdict)["problems"][0]["counterexample"] == {

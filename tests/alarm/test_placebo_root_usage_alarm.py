@@ -127,7 +127,7 @@ def test_narrowed_pattern_is_flagged_with_a_counterexample_in_the_recorded_verdi
     flagged = run_policy(POLICY, session, tmp_path / "out", ACCOUNT)
     verdict = verdict_of(flagged)
     assert verdict["status"] == "non-compliant"
-    assert "root AwsApiCall in ap-south-1 would not alarm" in verdict["reason"]
+    assert "root API call in ap-south-1 would not alarm" in verdict["reason"]
     written = json.loads(next((tmp_path / "out").rglob(VERDICTS_FILE)).read_text())
     [problem] = written["verdicts"][ACCOUNT]["root-usage-alarm"]["details"]["trails"][0]["problems"]
     assert problem["link"] == "metric-filter"

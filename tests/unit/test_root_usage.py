@@ -161,7 +161,7 @@ class TestNarrowedPatternsFromTheIssue:
         judgement = judge_root_usage_pattern(pattern)
         event = assert_real_counterexample(pattern, judgement)
         assert event["awsRegion"] == "ap-south-1"
-        assert "root AwsApiCall in ap-south-1 would not alarm" in judgement.reason
+        assert "root API call in ap-south-1 would not alarm" in judgement.reason
 
     def test_account_restriction_misses_root_use_in_other_accounts(self):
         pattern = narrowed("$.recipientAccountId = 111122223333")
