@@ -6,17 +6,25 @@ so five policies needing ``GetAccountSummary`` cost one call. Nothing is written
 cache, so a re-run in a new process always sees the current state. Long-lived processes (the Lambda
 handler, tests) call :func:`reset` at the start of each run.
 
+Reads go through the session c7n already holds for the account (``local_session``): no second
+``sts:AssumeRole`` and no second botocore session per account. An account's evidence is released
+when c7n lets go of that session (c7n-org resets its session cache after every account), so a
+c7n-org worker's memory does not grow with the accounts it has processed. Evidence is keyed by
+account id, so one process running several accounts (c7n-org workers, Lambda) never mixes them.
+
 No decisions are made here: ``decide/`` turns evidence into verdicts.
 """
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import botocore.loaders
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
-from c7n.utils import get_partition, get_retry
+from c7n.utils import get_partition, get_retry, local_session
 
 from rootguard_filters.logic.credential_report import CredentialReportError, parse_credential_report
 
@@ -57,13 +65,21 @@ def describe_error(operation, error):
 
 
 class RunCache:
-    """Process-wide memo of evidence keyed by (account, region, what); one fetch per key."""
+    """Process-wide memo of evidence keyed by (account, region, what); one fetch per key.
+
+    ``bind`` ties an account's entries to the c7n session they are read through: when c7n drops that
+    session (garbage-collected after c7n-org's per-account ``reset_session_cache``), the account's
+    entries go too. A later session for the same account replaces the binding, so the earlier
+    session's end does not drop what the new one is reading.
+    """
 
     def __init__(self):
         self._values = {}
         self._locks = {}
+        self._bound = {}        # account id -> id() of the session its evidence is read through
         self._guard = threading.Lock()
         self.fetches = 0
+        self.released = 0       # accounts whose evidence was released with their session
 
     def get(self, key, fetch):
         with self._guard:
@@ -73,7 +89,9 @@ class RunCache:
         with lock:
             if key not in self._values:
                 self.fetches += 1
-                self._values[key] = fetch()
+                value = fetch()
+                with self._guard:
+                    self._values[key] = value
             return self._values[key]
 
     def forget(self, key):
@@ -82,20 +100,77 @@ class RunCache:
             self._values.pop(key, None)
 
     def forget_account(self, account_id):
-        """Drop everything read from one account (its session stays): after an action wrote there."""
+        """Drop everything read from one account: after an action wrote there."""
         with self._guard:
-            for key in [k for k in self._values
-                        if k[0] == account_id and "session" not in k and "client" not in k]:
+            for key in [k for k in self._values if k[0] == account_id]:
                 del self._values[key]
+
+    def bind(self, account_id, session):
+        """Release ``account_id``'s evidence when ``session`` (c7n's session for it) is collected."""
+        token = id(session)
+        with self._guard:
+            if self._bound.get(account_id) == token:
+                return
+            self._bound[account_id] = token
+        weakref.finalize(session, self._release, account_id, token)
+
+    def _release(self, account_id, token):
+        with self._guard:
+            if self._bound.get(account_id) != token:
+                return      # a newer session for this account is in use: keep its evidence
+            del self._bound[account_id]
+            for key in [k for k in self._values if k[0] == account_id]:
+                del self._values[key]
+                self._locks.pop(key, None)
+            self.released += 1
+
+    def accounts(self):
+        """Accounts with evidence held (for tests and memory checks)."""
+        with self._guard:
+            return {k[0] for k in self._values}
+
+    def __len__(self):
+        return len(self._values)
 
     def clear(self):
         with self._guard:
             self._values.clear()
             self._locks.clear()
+            self._bound.clear()
             self.fetches = 0
+            self.released = 0
 
 
 RUN_CACHE = RunCache()
+
+# Clients the pack made, per c7n session: released with the session.
+SESSION_CLIENTS = weakref.WeakKeyDictionary()
+
+# One botocore model loader per process (and data path). A botocore session parses the JSON models of
+# each service it makes a client for (~20-80 ms each, endpoints.json included); c7n-org makes a new
+# session per account, so without sharing every account pays the parsing again.
+_LOADERS = {}
+_LOADERS_GUARD = threading.Lock()
+
+
+def share_models(session):
+    """Make ``session`` load service models through the process-wide loader (same files, parsed once).
+
+    The models are read-only data from the same search path, so sharing changes nothing but speed.
+    """
+    core = getattr(session, "_session", None)
+    if core is None or getattr(core, "_rootguard_shared_models", False):
+        return
+    try:
+        data_path = core.get_config_variable("data_path")
+    except Exception:  # pragma: no cover - a session without botocore's config chain
+        return
+    with _LOADERS_GUARD:
+        loader = _LOADERS.get(data_path)
+        if loader is None:
+            loader = _LOADERS[data_path] = botocore.loaders.create_loader(data_path)
+    core.register_component("data_loader", loader)
+    core._rootguard_shared_models = True
 
 
 def utcnow():
@@ -165,16 +240,21 @@ class AccountEvidence:
         return (self.account_id, *what)
 
     def session(self):
-        # One session per account and region: c7n's local_session is keyed by region only.
-        def make():
-            return self.manager.session_factory()
-        return RUN_CACHE.get(self._key(self.region, "session"), make)
+        """c7n's own session for this account and region (the one its resource query used)."""
+        session = local_session(self.manager.session_factory)
+        RUN_CACHE.bind(self.account_id, session)
+        share_models(session)
+        return session
 
     def client(self, service, region=None):
-        # Creating a boto3 client costs ~20 ms (model loading): one per account, service and region.
+        """One client per session, service and region, kept on the session (it goes with it)."""
+        session = self.session()
         region = region or self.region
-        return RUN_CACHE.get(self._key(region, "client", service),
-                             lambda: self.session().client(service, region_name=region))
+        clients = SESSION_CLIENTS.setdefault(session, {})
+        client = clients.get((service, region))
+        if client is None:
+            client = clients.setdefault((service, region), session.client(service, region_name=region))
+        return client
 
     # ---- IAM --------------------------------------------------------------------------------------
 
