@@ -8,10 +8,17 @@ __version__ = "0.1.0"
 _registered = False
 
 
-def register():
-    """Register every filter and action of the pack on c7n's resource registries (idempotent)."""
+def register(names=None):
+    """Register the pack's filters and actions on c7n's resource registries (idempotent).
+
+    With ``names`` (filter/action types), only the modules providing them are imported: a Lambda
+    function registers what its policy uses. Without, the whole pack (what ``custodian schema``,
+    ``validate`` and c7n-org workers see).
+    """
     global _registered
     if _registered:
         return
-    _registered = True
-    from rootguard_filters import _plugins  # noqa: F401  (imports c7n; registration happens on import)
+    from rootguard_filters import _plugins  # imports c7n only through the modules it loads
+    _plugins.import_modules(names)
+    if names is None:
+        _registered = True
