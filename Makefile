@@ -32,8 +32,8 @@ demo: $(READY)  ## sandbox organization + the whole pack with c7n-org + the chec
 sandbox: $(READY)  ## serve the seeded sandbox organization on 127.0.0.1 until Ctrl-C (sandbox-org/)
 	$(BIN)/rootguard sandbox --seed sandbox-org
 
-bench: $(READY)  ## API calls and wall time against Custodian built-ins (bench/results.json)
-	$(BIN)/python -m rootguard_filters.bench
+bench: $(READY)  ## API calls, wall/CPU time, worker memory against Custodian built-ins (BENCH_ARGS="--sizes 10,100,1000 --update-results")
+	$(BIN)/python -m rootguard_filters.bench $(BENCH_ARGS)
 
 clean:  ## remove .venv, build output, demo-out/ and sandbox-org/
 	rm -rf $(VENV) build dist *.egg-info demo-out sandbox-org

@@ -8,8 +8,11 @@
    total calls of the pack and of the baseline, counted by the sandbox's own counter (``sb.calls()``
    sees every worker process).
 
-Prints a table and writes ``bench/results.json``. Needs the sandbox extra (moto) and, for c7n-org
-workers, ``rootguard.pth`` in site-packages (``make venv``).
+Prints progress while it runs, then a table; writes the results to ``results.json`` in the work
+directory (outside the tracked tree), and to ``bench/results.json`` only with ``--update-results``.
+The resident memory of every c7n-org process is sampled from ``/proc`` while it runs (peak per
+worker: it must not grow with the number of accounts a worker has processed). Needs the sandbox
+extra (moto) and, for c7n-org workers, ``rootguard.pth`` in site-packages (``make venv``).
 """
 import argparse
 import json
@@ -17,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -235,15 +239,103 @@ def single_account(sandbox, workdir):
 # ---- 2. c7n-org over N accounts -----------------------------------------------------------------
 
 
-def c7n_org(args, env, log):
-    """Run c7n-org; (exit code, seconds)."""
+def progress(message):
+    print(message, flush=True)
+
+
+def descendants(pid):
+    """Process ids below ``pid`` (Linux /proc; empty elsewhere)."""
+    children = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), ()):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def rss_kib(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class MemoryWatch:
+    """Samples the resident memory of a c7n-org process and its workers while it runs."""
+
+    def __init__(self, pid, out_dir, total_accounts, label, interval=1.0, report_every=30.0):
+        self.pid, self.out_dir, self.total, self.label = pid, Path(out_dir), total_accounts, label
+        self.interval, self.report_every = interval, report_every
+        self.peaks = {}             # pid -> peak KiB
+        self.first_half_peak = 0    # highest worker RSS while fewer than half the accounts were done
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def accounts_done(self):
+        # c7n-org makes OUT/<account name>/ when it starts an account's first policy
+        try:
+            return sum(1 for e in os.scandir(self.out_dir) if e.is_dir())
+        except OSError:
+            return 0
+
+    def _run(self):
+        started = last_report = time.monotonic()
+        while not self._stop.wait(self.interval):
+            workers = descendants(self.pid)
+            for pid in [self.pid, *workers]:
+                kib = rss_kib(pid)
+                if kib:
+                    self.peaks[pid] = max(kib, self.peaks.get(pid, 0))
+            done = self.accounts_done()
+            if done * 2 < self.total:
+                self.first_half_peak = max([self.first_half_peak] +
+                                           [self.peaks.get(w, 0) for w in workers])
+            if time.monotonic() - last_report >= self.report_every:
+                last_report = time.monotonic()
+                progress(f"    {self.label}: {done}/{self.total} accounts started, "
+                         f"{time.monotonic() - started:.0f}s, peak worker RSS "
+                         f"{self.worker_peak() / 1024:.0f} MiB")
+
+    def worker_peak(self):
+        return max((kib for pid, kib in self.peaks.items() if pid != self.pid), default=0)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self):
+        return {"worker_peak_mib": round(self.worker_peak() / 1024, 1),
+                "worker_peak_first_half_mib": round(self.first_half_peak / 1024, 1),
+                "main_peak_mib": round(self.peaks.get(self.pid, 0) / 1024, 1),
+                "workers_seen": len(self.peaks) - (1 if self.pid in self.peaks else 0)}
+
+
+def c7n_org(args, env, log, accounts=0, label="c7n-org"):
+    """Run c7n-org; (exit code, seconds, memory summary)."""
     started = time.monotonic()
+    out_dir = args[args.index("-s") + 1]
     with open(log, "a") as out:
         out.write("$ c7n-org " + " ".join(map(str, args)) + "\n")
         out.flush()
-        code = subprocess.run([tool("c7n-org"), *map(str, args)], env=env, stdout=out,
-                              stderr=subprocess.STDOUT).returncode
-    return code, time.monotonic() - started
+        process = subprocess.Popen([tool("c7n-org"), *map(str, args)], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        with MemoryWatch(process.pid, out_dir, accounts, label) as watch:
+            code = process.wait()
+    return code, time.monotonic() - started, watch.summary()
 
 
 WORKER_PROBE = """
@@ -274,26 +366,32 @@ def loadable_by_workers(policies, env):
                                                        for p in policies if p["name"] not in ok}
 
 
-def org_run(sandbox, files, accounts_yml, management_name, out, env, log):
+def org_run(sandbox, files, accounts_yml, management_name, out, env, log, label="", accounts=0):
     """c7n-org runs of one pack (account policies everywhere, organization ones in the management
-    account); wall time, calls and exit codes."""
+    account); wall time, calls, exit codes and worker memory."""
     sandbox.reset_calls()
-    seconds, codes = 0.0, {}
+    seconds, codes, memory = 0.0, {}, {}
     if "account" in files:
-        codes["account"], spent = c7n_org(["run", "-c", accounts_yml, "-s", out, "-u", files["account"],
-                                           "-r", REGION, "--cache-period", "0"], env, log)
+        progress(f"  {label}: c7n-org run, account policies over {accounts} accounts ...")
+        codes["account"], spent, memory["account"] = c7n_org(
+            ["run", "-c", accounts_yml, "-s", out, "-u", files["account"], "-r", REGION,
+             "--cache-period", "0"], env, log, accounts, label)
         seconds += spent
+        progress(f"  {label}: account policies took {spent:.1f}s, exit {codes['account']}")
     if "organization" in files:
-        codes["organization"], spent = c7n_org(["run", "-c", accounts_yml, "-s", out, "-u", files["organization"],
-                                                "-a", management_name, "-r", REGION, "--cache-period", "0"],
-                                               env, log)
+        progress(f"  {label}: c7n-org run, organization policies in the management account ...")
+        codes["organization"], spent, memory["organization"] = c7n_org(
+            ["run", "-c", accounts_yml, "-s", out, "-u", files["organization"], "-a", management_name,
+             "-r", REGION, "--cache-period", "0"], env, log, 1, label)
         seconds += spent
+        progress(f"  {label}: organization policies took {spent:.1f}s, exit {codes['organization']}")
     calls = sandbox.calls()
     by_operation = Counter()
     for (_, service, operation), count in calls.items():
         by_operation[f"{service}.{operation}"] += count
     return {"seconds": round(seconds, 1), "total_calls": sum(calls.values()), "exit_codes": codes,
-            "calls": dict(sorted(by_operation.items())), "accounts_called": len({a for a, _, _ in calls})}
+            "calls": dict(sorted(by_operation.items())), "accounts_called": len({a for a, _, _ in calls}),
+            "memory": memory}
 
 
 def organization(sandbox, size, workdir, env):
@@ -311,7 +409,7 @@ def organization(sandbox, size, workdir, env):
         policies, excluded = loadable_by_workers(load_policies(source), env)
         files = write_policy_files(policies, workdir, prefix=f"{label}-{size}-")
         row["packs"][label] = org_run(sandbox, files, accounts_yml, management,
-                                      workdir / f"out-{label}-{size}", env, log)
+                                      workdir / f"out-{label}-{size}", env, log, label, len(seeded["accounts"]))
         row["packs"][label].update(policies=[p["name"] for p in policies], excluded=excluded)
     return row
 
@@ -343,12 +441,15 @@ def print_orgs(rows, skipped):
         return
     print("\nc7n-org over sandbox organizations (wall time of `c7n-org run`, account + organization "
           "policies; calls counted by the sandbox)")
-    print(f"  {'accounts':>8} {'pack':>10} {'seconds':>8} {'calls':>8} {'calls/acct':>10} {'exit':>8}")
+    print(f"  {'accounts':>8} {'pack':>10} {'seconds':>8} {'calls':>8} {'calls/acct':>10} {'exit':>8} "
+          f"{'worker MiB':>10} {'1st half':>9}")
     for row in rows:
         for label, pack in row["packs"].items():
             codes = ",".join(str(c) for c in pack["exit_codes"].values())
+            memory = pack.get("memory", {}).get("account", {})
             print(f"  {row['accounts']:>8} {label:>10} {pack['seconds']:>8} {pack['total_calls']:>8} "
-                  f"{pack['total_calls'] / row['accounts']:>10.1f} {codes:>8}")
+                  f"{pack['total_calls'] / row['accounts']:>10.1f} {codes:>8} "
+                  f"{memory.get('worker_peak_mib', 0):>10} {memory.get('worker_peak_first_half_mib', 0):>9}")
     for row in rows:
         for label, pack in row["packs"].items():
             for name, why in pack["excluded"].items():
@@ -396,7 +497,9 @@ def main(argv=None):
                              "1000 takes tens of minutes on 2 cores, see bench/results.json)")
     parser.add_argument("--budget", type=float, default=600,
                         help="seconds after which no larger organization is started (default 600)")
-    parser.add_argument("--output", default=str(RESULTS), help=f"results file (default {RESULTS})")
+    parser.add_argument("--output", help="results file (default: results.json in the work directory)")
+    parser.add_argument("--update-results", action="store_true",
+                        help=f"also write the results to {RESULTS.relative_to(REPO)} (tracked)")
     parser.add_argument("--workdir", help="keep seeds, outputs and c7n-org logs here (default: a temp dir)")
     parser.add_argument("--summarize", metavar="OUT",
                         help="only summarize a c7n-org output directory (with --accounts): exit status is "
@@ -419,6 +522,7 @@ def main(argv=None):
     rows, skipped = [], []
     with Sandbox() as sandbox:
         env = {**sandbox_env(sandbox.endpoint_url), "HOME": str(workdir / "home")}
+        progress(f"bench work directory: {workdir}\none account, in-process: pack and baseline ...")
         with environment(env):
             single = single_account(sandbox, workdir)
         print_single(single)
@@ -427,7 +531,7 @@ def main(argv=None):
             if rows and elapsed > args.budget:
                 skipped.append((size, f"budget of {args.budget:.0f}s spent ({elapsed:.0f}s)"))
                 continue
-            print(f"\nseeding and running {size} accounts ...", flush=True)
+            progress(f"\nseeding and running {size} accounts ({elapsed:.0f}s so far) ...")
             rows.append(organization(sandbox, size, workdir, env))
     print_orgs(rows, skipped)
     results = {"single_account": single, "organizations": rows,
@@ -435,8 +539,11 @@ def main(argv=None):
                "environment": {"cpus": os.cpu_count(), "c7n_org_parallel": os.environ.get("C7N_ORG_PARALLEL"),
                                "python": sys.version.split()[0]},
                "workdir": str(workdir), "seconds": round(time.monotonic() - started, 1)}
-    Path(args.output).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"\nwrote {args.output} (work files in {workdir}); bench took {results['seconds']}s")
+    text = json.dumps(results, indent=1, sort_keys=True) + "\n"
+    outputs = [Path(args.output or workdir / "results.json")] + ([RESULTS] if args.update_results else [])
+    for output in outputs:
+        output.write_text(text)
+    print(f"\nwrote {', '.join(map(str, outputs))} (work files in {workdir}); bench took {results['seconds']}s")
     return 0
 
 
