@@ -562,6 +562,8 @@ C7N_ORG_ACCESS_DENIED = re.compile(
 C7N_ORG_EXCEPTION = re.compile(
     r"Exception running policy:(?P<policy>\S+) account:(?P<account>\S+) region:(?P<region>\S+) "
     r"error:(?P<error>.*)")
+# Run errors that mean a policy left no complete output (not an unreadable file).
+NO_OUTPUT = re.compile(r"no metadata\.json|no resources\.json|policy errored|no policy (ran|completed)")
 CACHE_FIX = ("re-run with --cache-period 0 (c7n reuses a resource list for --cache-period minutes, "
              "default 15) and regenerate accounts.yml (c7n-org aws-accounts -f accounts.yml)")
 
@@ -765,7 +767,33 @@ class _Collector:
         if account not in self.with_output:
             return Cell(NOT_EVALUATED, "no policy completed in this account (its role could not be assumed, "
                                        "access was denied, or it was not run: see c7n-org's log)", policy=control.id)
-        return Cell(NOT_EVALUATED, f"no output of policy {control.id} for this account", policy=control.id)
+        stopped_at = [cause for (name, _), cause in self.org_log.items()
+                      if name == account.name and cause.startswith("AccessDenied")]
+        if stopped_at:
+            # c7n-org runs no further policy in an account after an AccessDenied outside a filter
+            return Cell(NOT_EVALUATED, f"no output of policy {control.id}: not run, c7n-org stopped the account "
+                                       f"at {stopped_at[0]}", policy=control.id)
+        return Cell(NOT_EVALUATED, f"no output of policy {control.id} for this account (c7n-org stops an "
+                                   "account's remaining policies at an AccessDenied outside a filter: its log "
+                                   "says where, pass it with --c7n-org-log)", policy=control.id)
+
+    def no_output_notes(self, accounts, cells):
+        """Per account: which account-level policies of this run left no complete output, and why."""
+        ran = [c for c in CONTROLS if c.resource != ORG_RESOURCE and any(k[1] == c.id for k in self.found)]
+        notes = []
+        for account in accounts:
+            missing = [c for c in ran if (account.key, c.id) in cells
+                       and self.lacks_output(cells[(account.key, c.id)])]
+            if missing:
+                whys = dict.fromkeys(cells[(account.key, c.id)].reason for c in missing)
+                notes.append(f"{account.label}: no output for {len(missing)} of {len(ran)} policies "
+                             f"({', '.join(c.id for c in missing)}): {' | '.join(whys)}")
+        return notes
+
+    @staticmethod
+    def lacks_output(cell):
+        return cell.status == NOT_EVALUATED or (
+            cell.status == COULD_NOT_EVALUATE and NO_OUTPUT.search(cell.reason or "") is not None)
 
     def matrix(self):
         for control in CONTROLS:
@@ -790,7 +818,8 @@ class _Collector:
                     cells[key] = self.missing_cell(account, control)
         starts = [r.started for r in self.runs if r.started is not None]
         ends = [r.ended for r in self.runs if r.ended is not None]
-        return Matrix(accounts, cells, CONTROLS, self.out, self.notes, self.warnings,
+        return Matrix(accounts, cells, CONTROLS, self.out, self.notes + self.no_output_notes(accounts, cells),
+                      self.warnings,
                       min(starts) if starts else None, max(ends) if ends else None,
                       datetime.now(timezone.utc).timestamp())
 

@@ -324,6 +324,7 @@ class SandboxState:
             self.reports: dict[str, ReportState] = {}
             self.pending_subscriptions: set[str] = set()
             self.unassumable: set[str] = set()
+            self.denied: dict[str, frozenset[str]] = {}   # account -> "service:Operation" / "service:*"
             self.org_features: dict[str, set[str]] = {}
             self.root_sessions: dict[str, RootSession] = {}
             self.call_counts: Counter[tuple[str, str, str]] = Counter()
@@ -367,6 +368,17 @@ class SandboxState:
     def set_unassumable(self, account_id: str, unassumable: bool = True) -> None:
         with self.lock:
             (self.unassumable.add if unassumable else self.unassumable.discard)(account_id)
+
+    def set_denied(self, account_id: str, actions: Any) -> None:
+        """Calls made with ``account_id``'s credentials to these actions answer AccessDenied, as when its
+        role lacks the permissions. Actions are "service:Operation" with botocore's service name
+        (iam, account, cloudtrail, logs, ...) or "service:*"; an empty list allows everything again."""
+        with self.lock:
+            self.denied[account_id] = frozenset(actions)
+
+    def is_denied(self, call: Call) -> bool:
+        denied = self.denied.get(call.account_id)
+        return bool(denied) and (f"{call.service}:{call.operation}" in denied or f"{call.service}:*" in denied)
 
     def confirm_subscription(self, account_id: str, topic_arn: str, endpoint: str) -> list[str]:
         """Confirm the subscriptions of endpoint to topic_arn; returns their ARNs (KeyError if none)."""
@@ -441,6 +453,8 @@ class RootGuardMiddleware:
         # Tell moto the account we resolved, sparing its own O(accounts) lookup on every request.
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = call.account_id
         self.state.count(call)
+        if self.state.is_denied(call):
+            return denied_response(call)(environ, start_response)
         response = self.dispatch(call, environ)
         if response is None:
             return self.app(environ, start_response)
@@ -469,6 +483,14 @@ class RootGuardMiddleware:
         finally:
             getattr(chunks, "close", lambda: None)()
         return captured["status"], captured["headers"], body
+
+
+def denied_response(call: Call) -> Response:
+    """AccessDenied as the service says it: JSON protocols name it AccessDeniedException."""
+    error = access_denied(call, f"{call.service}:{call.operation}")
+    if get_service_model(call.service).protocol in ("json", "rest-json"):
+        error.code = "AccessDeniedException"
+    return render(call.service, call.operation, error)
 
 
 def _response(status: str, headers: list[tuple[str, str]], body: bytes) -> Response:
@@ -876,6 +898,7 @@ def control_response(state: SandboxState, environ: dict[str, Any]) -> Response:
 
     GET|POST root-facts/<account> (POST merges the given fields), POST root-facts ({account: facts}),
     POST sns/confirm ({account_id, topic_arn, endpoint}), POST unassumable/<account> ({unassumable}),
+    POST denied/<account> ({actions: ["account:GetAlternateContact", "cloudtrail:*", ...]}),
     POST credential-report/<account> ({in_progress_calls, expired, generated_at}),
     GET|DELETE calls, POST reset (moto and fill-ins).
     """
@@ -908,6 +931,9 @@ def _control(state: SandboxState, method: str, parts: list[str], body: Any) -> A
     if head == "unassumable" and arg and method == "POST":
         state.set_unassumable(arg, bool(body.get("unassumable", True)))
         return {"account_id": arg, "unassumable": arg in state.unassumable}
+    if head == "denied" and arg and method == "POST":
+        state.set_denied(arg, list(body.get("actions", [])))
+        return {"account_id": arg, "denied": sorted(state.denied[arg])}
     if head == "credential-report" and arg and method == "POST":
         state.set_credential_report(arg, body.get("in_progress_calls"), body.get("expired"), body.get("generated_at"))
         return {"account_id": arg}

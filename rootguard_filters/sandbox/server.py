@@ -98,6 +98,10 @@ class Sandbox:
     def set_unassumable(self, account_id: str, unassumable: bool = True) -> None:
         self.state.set_unassumable(account_id, unassumable)
 
+    def set_denied(self, account_id: str, actions: list[str]) -> None:
+        """Calls from ``account_id`` to these "service:Operation" actions answer AccessDenied."""
+        self.state.set_denied(account_id, actions)
+
     def set_credential_report(self, account_id: str, **knobs: Any) -> None:
         self.state.set_credential_report(account_id, **knobs)
 
@@ -139,6 +143,9 @@ class ControlClient:
 
     def set_unassumable(self, account_id: str, unassumable: bool = True) -> None:
         self.request("POST", f"unassumable/{account_id}", {"unassumable": unassumable})
+
+    def set_denied(self, account_id: str, actions: list[str]) -> None:
+        self.request("POST", f"denied/{account_id}", {"actions": list(actions)})
 
     def set_credential_report(self, account_id: str, **knobs: Any) -> None:
         self.request("POST", f"credential-report/{account_id}", knobs)
