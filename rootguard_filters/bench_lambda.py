@@ -54,6 +54,8 @@ def build_archive(repo, dest):
     from c7n import mu
     from c7n.config import Config
     from c7n.policy import Policy
+    from c7n.resources import load_resources
+    load_resources(("aws.account",))   # c7n's provider-wide actions (notify) register here
 
     data = next(p for p in yaml.safe_load((repo / "deploy/periodic.yml").read_text())["policies"]
                 if p["name"] == "root-mfa-missing")
