@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
@@ -304,6 +305,21 @@ class ReportState:
     expired: bool = False
 
 
+# LookupEvents: about 2 requests per second per account and region (CloudTrail quotas); a bucket of
+# that many tokens, refilled at that rate, answers ThrottlingException when empty.
+LOOKUP_EVENTS_RATE = 2.0
+LOOKUP_EVENTS_DAYS = 90
+LOOKUP_EVENTS_PAGE = 50
+
+
+@dataclass
+class LookupLimit:
+    throttle_left: int = 0
+    denied: bool = False
+    tokens: float = LOOKUP_EVENTS_RATE
+    refilled: float = 0.0
+
+
 @dataclass
 class RootSession:
     account_id: str
@@ -329,6 +345,9 @@ class SandboxState:
             self.root_sessions: dict[str, RootSession] = {}
             self.call_counts: Counter[tuple[str, str, str]] = Counter()
             self.key_accounts: dict[str, str] = {}
+            self.event_history: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            self.lookup_limits: dict[tuple[str, str], LookupLimit] = {}
+            self.lookup_rate: float = LOOKUP_EVENTS_RATE
 
     def account_of(self, access_key: str) -> str:
         """moto's account for an access key, cached: moto's lookup scans every account's IAM backend."""
@@ -390,6 +409,33 @@ class SandboxState:
                 raise KeyError(f"no subscription of {endpoint} to {topic_arn}")
             self.pending_subscriptions.difference_update(arns)
             return arns
+
+    # CloudTrail event history
+    def add_events(self, account_id: str, region: str, records: list[dict[str, Any]]) -> int:
+        """Append CloudTrail records (as in a log file's Records) to the account's history in region."""
+        with self.lock:
+            history = self.event_history.setdefault((account_id, region), [])
+            for record in records:
+                if "eventTime" not in record or "eventName" not in record:
+                    raise ValueError(f"a CloudTrail record needs eventTime and eventName: {record}")
+                history.append(dict(record))
+            return len(history)
+
+    def set_lookup_limit(self, account_id: str, region: str, throttle_calls: int | None = None,
+                         denied: bool | None = None) -> None:
+        """throttle_calls: the next N LookupEvents calls there answer ThrottlingException;
+        denied: every call there answers AccessDeniedException."""
+        with self.lock:
+            limit = self.lookup_limits.setdefault((account_id, region), LookupLimit())
+            if throttle_calls is not None:
+                limit.throttle_left = int(throttle_calls)
+            if denied is not None:
+                limit.denied = bool(denied)
+
+    def set_lookup_rate(self, rate: float) -> None:
+        """Requests per second per account and region LookupEvents answers (0: unlimited)."""
+        with self.lock:
+            self.lookup_rate = float(rate)
 
     # call counter
     def count(self, call: Call) -> None:
@@ -900,6 +946,8 @@ def control_response(state: SandboxState, environ: dict[str, Any]) -> Response:
     POST sns/confirm ({account_id, topic_arn, endpoint}), POST unassumable/<account> ({unassumable}),
     POST denied/<account> ({actions: ["account:GetAlternateContact", "cloudtrail:*", ...]}),
     POST credential-report/<account> ({in_progress_calls, expired, generated_at}),
+    POST events/<account> ({region: [CloudTrail records]}), POST lookup-limit/<account>
+    ({region, throttle_calls, denied}), POST lookup-rate ({rate}),
     GET|DELETE calls, POST reset (moto and fill-ins).
     """
     method = environ.get("REQUEST_METHOD", "GET")
@@ -937,6 +985,14 @@ def _control(state: SandboxState, method: str, parts: list[str], body: Any) -> A
     if head == "credential-report" and arg and method == "POST":
         state.set_credential_report(arg, body.get("in_progress_calls"), body.get("expired"), body.get("generated_at"))
         return {"account_id": arg}
+    if head == "events" and arg and method == "POST":  # {region: [CloudTrail records]}
+        return {"events": {region: state.add_events(arg, region, records) for region, records in body.items()}}
+    if head == "lookup-limit" and arg and method == "POST":
+        state.set_lookup_limit(arg, body["region"], body.get("throttle_calls"), body.get("denied"))
+        return {"account_id": arg}
+    if head == "lookup-rate" and method == "POST":
+        state.set_lookup_rate(body["rate"])
+        return {"rate": state.lookup_rate}
     if head == "calls" and method == "GET":
         return [{"account_id": a, "service": s, "operation": o, "count": n}
                 for (a, s, o), n in sorted(state.calls().items())]
@@ -947,3 +1003,133 @@ def _control(state: SandboxState, method: str, parts: list[str], body: Any) -> A
         reset_all(state)
         return {"reset": True}
     return None
+
+
+# ---------------------------------------------------------------- CloudTrail: event history (LookupEvents)
+
+
+def _record_username(record: dict[str, Any]) -> str:
+    """The event history's Username for a record (root for the root user, as CloudTrail shows it)."""
+    ident = record.get("userIdentity") or {}
+    kind = ident.get("type")
+    if kind == "Root":
+        return "root"
+    if kind == "IAMUser":
+        return ident.get("userName") or ""
+    if kind == "AssumedRole":
+        return str(ident.get("arn", "")).rsplit("/", 1)[-1]
+    return ident.get("userName") or ident.get("principalId") or ""
+
+
+def _record_matches(record: dict[str, Any], key: str, value: str) -> bool:
+    ident = record.get("userIdentity") or {}
+    resources = record.get("resources") or []
+    return {
+        "EventId": lambda: record.get("eventID") == value,
+        "EventName": lambda: record.get("eventName") == value,
+        "EventSource": lambda: record.get("eventSource") == value,
+        "ReadOnly": lambda: str(record.get("readOnly", False)).lower() == value.lower(),
+        "Username": lambda: _record_username(record) == value,
+        "AccessKeyId": lambda: ident.get("accessKeyId") == value,
+        "ResourceType": lambda: any(r.get("type") == value for r in resources),
+        "ResourceName": lambda: any(r.get("ARN") == value for r in resources),
+    }[key]()
+
+
+def _lookup_time(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, (int, float)) or re.fullmatch(r"\d+(\.\d+)?", str(value)):
+            return datetime.fromtimestamp(float(value), UTC)
+        return _utc(str(value))
+    except (ValueError, OverflowError):
+        raise AwsError("ValidationException", f"{name} {value!r} is not a timestamp") from None
+
+
+def _event_summary(record: dict[str, Any]) -> dict[str, Any]:
+    ident = record.get("userIdentity") or {}
+    event = {"EventId": record.get("eventID"), "EventName": record.get("eventName"),
+             "ReadOnly": str(record.get("readOnly", False)).lower(), "EventTime": _utc(record["eventTime"]),
+             "EventSource": record.get("eventSource"), "Username": _record_username(record),
+             "Resources": [{"ResourceType": r.get("type"), "ResourceName": r.get("ARN")}
+                           for r in record.get("resources") or []],
+             "CloudTrailEvent": json.dumps(record)}
+    if ident.get("accessKeyId"):
+        event["AccessKeyId"] = ident["accessKeyId"]
+    return event
+
+
+def _take_lookup_token(state: SandboxState, call: Call) -> None:
+    with state.lock:
+        limit = state.lookup_limits.setdefault((call.account_id, call.region), LookupLimit())
+        if limit.denied:
+            raise AwsError("AccessDeniedException", f"User: {call.principal_arn} is not authorized to perform: "
+                           f"cloudtrail:LookupEvents", 400)
+        if limit.throttle_left > 0:
+            limit.throttle_left -= 1
+            raise AwsError("ThrottlingException", "Rate exceeded", 400)
+        rate = state.lookup_rate
+        if rate <= 0:
+            return
+        now = time.monotonic()
+        limit.tokens = min(rate, limit.tokens + (now - limit.refilled) * rate) if limit.refilled else rate
+        limit.refilled = now
+        if limit.tokens < 1:
+            raise AwsError("ThrottlingException", "Rate exceeded", 400)
+        limit.tokens -= 1
+
+
+@fillin("cloudtrail", "LookupEvents")
+def lookup_events(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response:
+    """The account's last 90 days of management events in the request's region, newest first."""
+    _take_lookup_token(mw.state, call)
+    p = call.params
+    attributes = p.get("LookupAttributes") or []
+    if len(attributes) > 1:
+        raise AwsError("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
+    for attr in attributes:
+        if attr.get("AttributeKey") not in ("EventId", "EventName", "ReadOnly", "Username", "ResourceType",
+                                            "ResourceName", "EventSource", "AccessKeyId"):
+            raise AwsError("InvalidLookupAttributesException", f"Invalid attribute key {attr.get('AttributeKey')!r}.")
+    max_results = int(p.get("MaxResults") or LOOKUP_EVENTS_PAGE)
+    if not 1 <= max_results <= LOOKUP_EVENTS_PAGE:
+        raise AwsError("InvalidMaxResultsException", "MaxResults must be between 1 and 50.")
+    now = datetime.now(UTC)
+    start = _lookup_time(p.get("StartTime"), "StartTime")
+    end = _lookup_time(p.get("EndTime"), "EndTime")
+    if start and end and start > end:
+        raise AwsError("InvalidTimeRangeException", "Start time must be before end time.")
+    if p.get("EventCategory") not in (None, "insight"):
+        raise AwsError("InvalidEventCategoryException", f"Invalid event category {p.get('EventCategory')!r}.")
+    query = json.dumps([attributes, p.get("StartTime"), p.get("EndTime"), p.get("EventCategory")],
+                       sort_keys=True, default=str)
+    digest = hashlib.sha256(query.encode()).hexdigest()[:16]
+    offset = 0
+    if p.get("NextToken"):
+        try:
+            token = json.loads(base64.b64decode(p["NextToken"]))
+            offset, token_digest = int(token["o"]), token["q"]
+        except (ValueError, KeyError, TypeError):
+            raise AwsError("InvalidNextTokenException", "Invalid NextToken.") from None
+        if token_digest != digest:
+            raise AwsError("InvalidNextTokenException", "NextToken does not match the request's parameters.")
+    oldest = now - timedelta(days=LOOKUP_EVENTS_DAYS)
+    with mw.state.lock:
+        history = list(mw.state.event_history.get((call.account_id, call.region), []))
+    found = []
+    if p.get("EventCategory") != "insight":
+        for record in history:
+            when = _utc(record["eventTime"])
+            if when < oldest or when > now or (start and when < start) or (end and when > end):
+                continue
+            if attributes and not _record_matches(record, attributes[0]["AttributeKey"],
+                                                  str(attributes[0].get("AttributeValue", ""))):
+                continue
+            found.append(record)
+    found.sort(key=lambda r: (_utc(r["eventTime"]), r.get("eventID", "")), reverse=True)
+    page = found[offset:offset + max_results]
+    result: dict[str, Any] = {"Events": [_event_summary(r) for r in page]}
+    if offset + max_results < len(found):
+        result["NextToken"] = base64.b64encode(json.dumps({"o": offset + max_results, "q": digest}).encode()).decode()
+    return render("cloudtrail", "LookupEvents", result)

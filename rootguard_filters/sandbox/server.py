@@ -105,6 +105,15 @@ class Sandbox:
     def set_credential_report(self, account_id: str, **knobs: Any) -> None:
         self.state.set_credential_report(account_id, **knobs)
 
+    def add_events(self, account_id: str, region: str, records: list[dict[str, Any]]) -> int:
+        return self.state.add_events(account_id, region, records)
+
+    def set_lookup_limit(self, account_id: str, region: str, **knobs: Any) -> None:
+        self.state.set_lookup_limit(account_id, region, **knobs)
+
+    def set_lookup_rate(self, rate: float) -> None:
+        self.state.set_lookup_rate(rate)
+
     def calls(self) -> Counter[tuple[str, str, str]]:
         """Requests so far, by (account_id, service, operation)."""
         return self.state.calls()
@@ -149,6 +158,15 @@ class ControlClient:
 
     def set_credential_report(self, account_id: str, **knobs: Any) -> None:
         self.request("POST", f"credential-report/{account_id}", knobs)
+
+    def add_events(self, account_id: str, events_by_region: dict[str, list[dict[str, Any]]]) -> None:
+        self.request("POST", f"events/{account_id}", jsonable(events_by_region))
+
+    def set_lookup_limit(self, account_id: str, region: str, **knobs: Any) -> None:
+        self.request("POST", f"lookup-limit/{account_id}", {"region": region, **knobs})
+
+    def set_lookup_rate(self, rate: float) -> None:
+        self.request("POST", "lookup-rate", {"rate": rate})
 
     def calls(self) -> Counter[tuple[str, str, str]]:
         return Counter({(c["account_id"], c["service"], c["operation"]): c["count"]
