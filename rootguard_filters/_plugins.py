@@ -37,6 +37,10 @@ PROVIDES = {
         ("aws.org-account", "filter", "root-scp"),
         ("aws.org-account", "action", "attach-root-scp"),
     ),
+    "rootguard_filters.root_sessions": (
+        ("aws.account", "filter", "root-sessions"),
+        ("aws.account", "filter", "root-signin-approval"),
+    ),
     # execution modes (c7n.policy.execution), for any resource
     "rootguard_filters.lambda_modes": (
         ("*", "mode", "rootguard-periodic"),

@@ -132,6 +132,19 @@ CONTROLS = (
         filters=("alternate-contacts",),
         remediation="Set the SECURITY and OPERATIONS alternate contacts (action set-alternate-contact).",
     ),
+    Control(
+        id="root-session-unapproved",
+        title="Every root session in the last 90 days has a break-glass approval (ticket, two approvers, "
+              "inside its window)",
+        seed_step=6,
+        severity="High",
+        cis=(),
+        security_hub=(),
+        filters=("root-sessions",),
+        remediation="Review the session in CloudTrail (rootguard sessions), record the approval in the "
+                    "break-glass register (ticket, justification, two approvers, time window), and find out "
+                    "why root was used without one.",
+    ),
 )
 
 BY_ID = {control.id: control for control in CONTROLS}

@@ -127,6 +127,7 @@ def main(argv=None):
         print(f"sandbox organization on {sandbox.endpoint_url}: {len(seeded['accounts'])} accounts "
               f"(accounts.yml: {accounts_yml})")
         env = offline_env(sandbox.endpoint_url, workdir / "home")
+        env["ROOTGUARD_APPROVALS"] = seeded["approvals"]  # the seed's break-glass register
         files = write_policy_files(load_policies(args.policies), workdir)
         if "account" in files:
             print("c7n-org run: account policies across the organization ...", flush=True)

@@ -275,4 +275,6 @@ def decide_root_sessions(account_id, history, register, days, regions_read, regi
                             if history.signin_events else ""), **details)
     if match == "any":
         return compliant(f"no root activity in the last {days} days", **details)
-    return compliant(f"all {len(sessions)} root session(s) in the last {days} days approved", **details)
+    failed = (f"; {len(history.signin_events)} failed sign-in / password event(s)"
+              if history.signin_events else "")
+    return compliant(f"all {len(sessions)} root session(s) in the last {days} days approved{failed}", **details)

@@ -288,6 +288,12 @@ def group_sessions(records, account_id=None, console_hours=DEFAULT_CONSOLE_HOURS
 
     for when, record in calls:
         identity = _identity(record)
+        if record.get("eventSource") == SIGNIN_SOURCE:
+            # password changes and other sign-in events belong to a session only when one is open
+            login = login_for(None, when)
+            if login is not None:
+                login.add(record, when)
+            continue
         key = identity.get("accessKeyId") or ""
         created = _created(record)
         console_flag = (_yes(record.get("sessionCredentialFromConsole"))

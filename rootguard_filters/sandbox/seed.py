@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import yaml
 
+from rootguard_filters.sandbox.history import seeded_history
 from rootguard_filters.sandbox.server import FAKE_CREDENTIALS, ControlClient
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account, the caller with fake credentials
@@ -172,6 +173,10 @@ class _Seeder:
         self.contacts(None)
 
 
+def _iso_z(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class _Dumper(yaml.SafeDumper):
     """Quotes every string, so account ids like 012345678901 stay strings for any YAML reader."""
 
@@ -192,7 +197,7 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
     members: postures to create (default: one account per posture in POSTURES; repeats get -2, -3 names).
     size: instead, N generated member accounts over two levels of OUs, root facts only (fast).
     Returns {organization_id, management_account_id, root_id, scp_policy_id, ous, accounts, accounts_yml,
-    expected_json}; accounts maps account id -> {name, posture, ou_path, scp_covered, assumable, alarm_chain}.
+    expected_json, approvals}; accounts maps account id -> {name, posture, ou_path, scp_covered, assumable, alarm_chain}.
     """
     seeder = _Seeder(endpoint_url)
     org_id, root_id = seeder.organization()
@@ -249,10 +254,22 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
     for account_id, info in accounts.items():
         if not info["assumable"]:
             seeder.control.set_unassumable(account_id)
+    # Root activity in CloudTrail event history, and the break-glass register that approves part of it.
+    by_posture = {info["posture"]: a for a, info in accounts.items() if info["posture"] in POSTURE_OU}
+    history, approvals = seeded_history(by_posture, MANAGEMENT_ACCOUNT_ID, seeder.now)
+    for account_id, by_region in history.items():
+        seeder.control.add_events(account_id, by_region)
 
     os.makedirs(out_dir, exist_ok=True)
     accounts_yml = os.path.join(out_dir, "accounts.yml")
     expected_json = os.path.join(out_dir, "expected.json")
+    approvals_yml = os.path.join(out_dir, "approvals.yml")
+    with open(approvals_yml, "w") as fh:
+        fh.write("# Break-glass approvals register (rootguard root-sessions): one entry per approved root use.\n")
+        # The last entry is malformed on purpose: the report lists it with its line number.
+        bad = {"account": "12345", "start": "last tuesday", "end": _iso_z(seeder.now), "ticket": "CHG-0000",
+               "justification": "typo", "approvers": ["alice@example.com", "bob@example.com"]}
+        yaml.dump({"approvals": approvals + [bad]}, fh, Dumper=_Dumper, sort_keys=False)
     entries = [_entry(a, i["name"], i["posture"], i["ou_path"]) for a, i in accounts.items()]
     with open(accounts_yml, "w") as fh:
         yaml.dump({"accounts": entries}, fh, Dumper=_Dumper, sort_keys=False)
@@ -260,4 +277,5 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
         json.dump(accounts, fh, indent=1, sort_keys=True)
     return {"organization_id": org_id, "management_account_id": MANAGEMENT_ACCOUNT_ID, "root_id": root_id,
             "scp_policy_id": scp_id, "ous": {f"Root/{p}": i for p, i in ous.items() if p},
-            "accounts": accounts, "accounts_yml": accounts_yml, "expected_json": expected_json}
+            "accounts": accounts, "accounts_yml": accounts_yml, "expected_json": expected_json,
+            "approvals": approvals_yml}

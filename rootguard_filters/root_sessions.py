@@ -1,0 +1,211 @@
+"""Root sessions from CloudTrail event history, checked against the break-glass approvals register:
+``root-sessions`` on ``aws.account``.
+
+Reading (here): ``ec2:DescribeRegions`` lists the account's enabled regions (us-east-1, where root
+console sign-ins are recorded, is always read); in each, ``cloudtrail:LookupEvents`` with
+``Username = root`` and with ``EventName = AssumeRoot`` (the management account's calls into
+members), over the last ``days`` days, page by page (50 events a page). Calls to one region are
+paced to CloudTrail's 2 requests per second and retried with backoff on throttling; a region whose
+read still fails is named in a could-not-evaluate verdict, never read as "no sessions".
+Grouping (``decide/root_sessions.py``) and approval (``decide/approvals.py``) are pure.
+"""
+import json
+import logging
+import os
+import threading
+import time
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from botocore.exceptions import BotoCoreError, ClientError
+from c7n.resources.account import Account
+from c7n.utils import get_retry, type_schema
+
+from rootguard_filters.base import RootguardFilter
+from rootguard_filters.decide.approvals import RegisterError, decide_root_sessions, parse_register
+from rootguard_filters.decide.root_sessions import group_sessions
+from rootguard_filters.evidence import (
+    RUN_CACHE, THROTTLING_CODES, AccountEvidence, Evidence, describe_error, guarded, retry, utcnow)
+
+log = logging.getLogger("custodian.rootguard")
+
+APPROVALS_ENV = "ROOTGUARD_APPROVALS"
+SIGNIN_REGION = "us-east-1"       # root console sign-in is recorded here whatever the console region
+MAX_DAYS = 90                     # event history keeps 90 days
+LOOKUPS = (("Username", "root"), ("EventName", "AssumeRoot"))
+LOOKUP_RATE = 2.0                 # LookupEvents requests per second per account and region
+# Retries on top of botocore's own; tests shorten the delays.
+lookup_retry = get_retry(THROTTLING_CODES, max_attempts=5)
+
+
+class _Pacer:
+    """A token bucket per (account, region): at most ``rate`` calls a second, bursts of ``rate``."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self._buckets = {}
+        self._lock = threading.Lock()
+
+    def wait(self, key):
+        if self.rate <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            tokens, last = self._buckets.get(key, (self.rate, now))
+            tokens = min(self.rate, tokens + (now - last) * self.rate)
+            delay = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1 + delay * self.rate, now + delay)
+        if delay:
+            time.sleep(delay)
+
+
+PACER = _Pacer(LOOKUP_RATE)
+
+
+class EventHistory:
+    """An account's CloudTrail event history, region by region, each read once per run."""
+
+    def __init__(self, manager):
+        self.evidence = AccountEvidence(manager)
+        self.account_id = self.evidence.account_id
+
+    def regions(self):
+        """Evidence of the account's enabled region names (``ec2:DescribeRegions``' default answer)."""
+        def fetch():
+            return guarded("ec2:DescribeRegions", lambda: sorted(
+                r["RegionName"] for r in retry(self.evidence.client("ec2").describe_regions)["Regions"]))
+        return RUN_CACHE.get((self.account_id, "ec2", "DescribeRegions"), fetch)
+
+    def lookup(self, region, key, value, days):
+        """Evidence of the CloudTrail records matching one lookup attribute in one region."""
+        def fetch():
+            return guarded(f"cloudtrail:LookupEvents ({region})",
+                           lambda: self._lookup(region, key, value, days))
+        return RUN_CACHE.get((self.account_id, region, "LookupEvents", key, value, days), fetch)
+
+    def _lookup(self, region, key, value, days):
+        client = self.evidence.client("cloudtrail", region)
+        end = utcnow()
+        params = {"LookupAttributes": [{"AttributeKey": key, "AttributeValue": value}],
+                  "StartTime": end - timedelta(days=days), "EndTime": end, "MaxResults": 50}
+        records = []
+        while True:
+            PACER.wait((self.account_id, region))
+            page = lookup_retry(client.lookup_events, **params)
+            for event in page["Events"]:
+                # CloudTrailEvent is the whole record as a JSON string: a bad one is unreadable, not skipped
+                records.append(json.loads(event["CloudTrailEvent"]))
+            token = page.get("NextToken")
+            if not token:
+                return records
+            params["NextToken"] = token
+
+
+def load_register(location, evidence):
+    """Evidence of a parsed register from a local path or an ``s3://bucket/key`` URL."""
+    def fetch():
+        try:
+            if location.startswith("s3://"):
+                url = urlparse(location)
+                body = retry(evidence.client("s3").get_object, Bucket=url.netloc,
+                             Key=url.path.lstrip("/"))["Body"].read()
+            else:
+                with open(os.path.expanduser(location), "rb") as fh:
+                    body = fh.read()
+            return Evidence(value=parse_register(body, location))
+        except (ClientError, BotoCoreError) as error:
+            message, code = describe_error(f"s3:GetObject {location}", error)
+            return Evidence.failure(message, code)
+        except OSError as error:
+            return Evidence.failure(f"{location}: {error.strerror or error}", "Unreadable")
+        except RegisterError as error:
+            return Evidence.failure(str(error), "UnreadableRegister")
+    return RUN_CACHE.get((evidence.account_id, "approvals", location), fetch)
+
+
+def read_history(manager, days):
+    """(records, regions read, {region: error}) of root activity in every enabled region."""
+    history = EventHistory(manager)
+    listed = history.regions()
+    failed = {}
+    if listed.ok:
+        regions = sorted(set(listed.value) | {SIGNIN_REGION})
+    else:
+        regions = [SIGNIN_REGION]
+        failed["(region list)"] = listed.error
+    records, read = [], []
+    for region in regions:
+        outcomes = [history.lookup(region, key, value, days) for key, value in LOOKUPS]
+        errors = [o.error for o in outcomes if not o.ok]
+        if errors:
+            failed[region] = "; ".join(errors)
+        else:
+            read.append(region)
+        for outcome in outcomes:
+            if outcome.ok:
+                records.extend(outcome.value)
+    return records, read, failed
+
+
+@Account.filter_registry.register("root-sessions")
+class RootSessions(RootguardFilter):
+    """Flags accounts whose root user had a session no approval in the break-glass register covers
+    (``match: unapproved``, the default), or any root activity at all (``match: any``).
+
+    Reads the last ``days`` days (at most 90) of CloudTrail event history in every enabled region and
+    groups root activity into sessions: console sign-ins with the calls that follow, long-term access
+    key use per key, and AssumeRoot privileged sessions (in the member, and the management account's
+    ``sts:AssumeRoot`` calls with their task policy). Each session carries its start, end, duration,
+    source IPs, user agents, MFA use, calls by name, errors, AccessDenied and credential changes;
+    failed root sign-ins and password recovery are listed even without a session.
+
+    ``approvals`` (or the ``ROOTGUARD_APPROVALS`` environment variable) is the register: a YAML or
+    CSV file path or an ``s3://bucket/key`` URL. An approval covers a session when its account
+    matches (for an AssumeRoot call: the target account), the session starts and ends inside its
+    window, it names a ticket, a justification and two distinct approvers, and, when it names a
+    root ``task``, the session is an AssumeRoot session with that task (or, in the member where the
+    task is not recorded, made only calls that task permits). Without a register every session is
+    unapproved; an unreadable register, or a region whose history cannot be read, makes the verdict
+    could-not-evaluate (unless an unapproved session was found elsewhere).
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: root-session-unapproved
+            resource: aws.account
+            filters:
+              - type: root-sessions
+                days: 30
+                approvals: s3://security-registers/root-approvals.yaml
+    """
+
+    schema = type_schema(
+        "root-sessions",
+        days={"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
+        approvals={"type": "string", "minLength": 1},
+        match={"enum": ["unapproved", "any"]})
+    schema_alias = False
+    permissions = ("ec2:DescribeRegions", "cloudtrail:LookupEvents")
+
+    def get_permissions(self):
+        location = self.data.get("approvals") or os.environ.get(APPROVALS_ENV) or ""
+        return self.permissions + (("s3:GetObject",) if location.startswith("s3://") else ())
+
+    def verdict(self, resource):
+        days = int(self.data.get("days", MAX_DAYS))
+        match = self.data.get("match", "unapproved")
+        records, read, failed = read_history(self.manager, days)
+        account_id = self.manager.config.account_id
+        history = group_sessions(records, account_id)
+        location = self.data.get("approvals") or os.environ.get(APPROVALS_ENV)
+        register, register_error = None, None
+        if location and match == "unapproved":
+            outcome = load_register(location, AccountEvidence(self.manager))
+            if outcome.ok:
+                register = outcome.value
+            else:
+                register_error = outcome.error
+        return decide_root_sessions(account_id, history, register, days, read, failed,
+                                    register_error=register_error, match=match)
