@@ -12,6 +12,7 @@ commands:
             needs rootguard[sandbox]
   check     check in one line that AWS credentials and the endpoint work, before custodian / c7n-org
   report    render the root checklist from custodian / c7n-org output directories; --fail-on gates CI
+  sessions  the break-glass review: every root session per account, what it did and its approval
   deploy    regenerate the Lambda-mode policies (deploy/periodic.yml, deploy/securityhub.yml) from policies/
 
 `rootguard COMMAND --help` describes each command's options.
@@ -38,6 +39,9 @@ def main(argv=None):
     if command == "report":
         from rootguard_filters.report import main as report_main
         return report_main(rest)
+    if command == "sessions":
+        from rootguard_filters.report.sessions import main as sessions_main
+        return sessions_main(rest)
     # demo --help works without moto (it imports the sandbox only to run); the sandbox needs moto to load.
     if sandbox_missing(command) and (command == "sandbox" or (command == "demo" and not {"-h", "--help"} & set(rest))):
         print(sandbox_missing(command), file=sys.stderr)
