@@ -348,6 +348,7 @@ class SandboxState:
             self.event_history: dict[tuple[str, str], list[dict[str, Any]]] = {}
             self.lookup_limits: dict[tuple[str, str], LookupLimit] = {}
             self.lookup_rate: float = LOOKUP_EVENTS_RATE
+            self.opted_in_regions: dict[str, set[str]] = {}
 
     def account_of(self, access_key: str) -> str:
         """moto's account for an access key, cached: moto's lookup scans every account's IAM backend."""
@@ -431,6 +432,12 @@ class SandboxState:
                 limit.throttle_left = int(throttle_calls)
             if denied is not None:
                 limit.denied = bool(denied)
+
+    def opt_in_region(self, account_id: str, region: str, enabled: bool = True) -> None:
+        """Enable (or disable) an opt-in region for the account: ec2:DescribeRegions then lists it."""
+        with self.lock:
+            regions = self.opted_in_regions.setdefault(account_id, set())
+            (regions.add if enabled else regions.discard)(region)
 
     def set_lookup_rate(self, rate: float) -> None:
         """Requests per second per account and region LookupEvents answers (0: unlimited)."""
@@ -947,7 +954,7 @@ def control_response(state: SandboxState, environ: dict[str, Any]) -> Response:
     POST denied/<account> ({actions: ["account:GetAlternateContact", "cloudtrail:*", ...]}),
     POST credential-report/<account> ({in_progress_calls, expired, generated_at}),
     POST events/<account> ({region: [CloudTrail records]}), POST lookup-limit/<account>
-    ({region, throttle_calls, denied}), POST lookup-rate ({rate}),
+    ({region, throttle_calls, denied}), POST lookup-rate ({rate}), POST opt-in-region/<account> ({region, enabled}),
     GET|DELETE calls, POST reset (moto and fill-ins).
     """
     method = environ.get("REQUEST_METHOD", "GET")
@@ -989,6 +996,9 @@ def _control(state: SandboxState, method: str, parts: list[str], body: Any) -> A
         return {"events": {region: state.add_events(arg, region, records) for region, records in body.items()}}
     if head == "lookup-limit" and arg and method == "POST":
         state.set_lookup_limit(arg, body["region"], body.get("throttle_calls"), body.get("denied"))
+        return {"account_id": arg}
+    if head == "opt-in-region" and arg and method == "POST":
+        state.opt_in_region(arg, body["region"], bool(body.get("enabled", True)))
         return {"account_id": arg}
     if head == "lookup-rate" and method == "POST":
         state.set_lookup_rate(body["rate"])
@@ -1133,3 +1143,32 @@ def lookup_events(mw: RootGuardMiddleware, call: Call, environ: dict) -> Respons
     if offset + max_results < len(found):
         result["NextToken"] = base64.b64encode(json.dumps({"o": offset + max_results, "q": digest}).encode()).decode()
     return render("cloudtrail", "LookupEvents", result)
+
+
+# ---------------------------------------------------------------- EC2: enabled regions
+
+# Regions enabled in every account (opt-in-not-required); the others need an opt-in (account:EnableRegion).
+DEFAULT_REGIONS = ("ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
+                   "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
+                   "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2")
+
+
+@fillin("ec2", "DescribeRegions")
+def describe_regions(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response:
+    """As AWS answers: enabled regions only unless AllRegions=true (moto lists every region as enabled)."""
+    from moto.ec2.models import ec2_backends
+
+    regions = ec2_backends[call.account_id][call.region].describe_regions()
+    with mw.state.lock:
+        opted_in = set(mw.state.opted_in_regions.get(call.account_id, ()))
+    wanted = {v for k, v in call.params.items() if k.startswith("RegionName.")}
+    out = []
+    for region in regions:
+        status = ("opt-in-not-required" if region.name in DEFAULT_REGIONS
+                  else "opted-in" if region.name in opted_in else "not-opted-in")
+        if status == "not-opted-in" and str(call.params.get("AllRegions", "false")).lower() != "true":
+            continue
+        if wanted and region.name not in wanted:
+            continue
+        out.append({"RegionName": region.name, "Endpoint": region.endpoint, "OptInStatus": status})
+    return render("ec2", "DescribeRegions", {"Regions": out})

@@ -114,6 +114,9 @@ class Sandbox:
     def set_lookup_rate(self, rate: float) -> None:
         self.state.set_lookup_rate(rate)
 
+    def opt_in_region(self, account_id: str, region: str, enabled: bool = True) -> None:
+        self.state.opt_in_region(account_id, region, enabled)
+
     def calls(self) -> Counter[tuple[str, str, str]]:
         """Requests so far, by (account_id, service, operation)."""
         return self.state.calls()

@@ -101,6 +101,9 @@ class World:
         sandbox.reset()
         seeded = seed_organization(sandbox.endpoint_url, str(self.workdir / "seed"), members=["broken-alarm-chain"])
         member = next(a for a, i in seeded["accounts"].items() if i["posture"] == "broken-alarm-chain")
+        # The seed's break-glass register approves both accounts' root sessions: root-session-unapproved
+        # is compliant, so a fault in its reads must show as could-not-evaluate.
+        self.approvals = seeded["approvals"]
         now = datetime.now(timezone.utc)
         sandbox.update_root_facts(
             member, mfa_devices=["virtual"], password_last_used=now - timedelta(days=2),
@@ -128,6 +131,8 @@ class World:
         out = self.workdir / f"run-{self.runs}"
         verdicts, crashes = {}, {}
         bench.new_run()
+        approvals = mock.patch.dict("os.environ", {"ROOTGUARD_APPROVALS": self.approvals})
+        approvals.start()
         for policy in policies:
             if calls is not None:
                 calls.policy = policy["name"]
@@ -136,6 +141,7 @@ class World:
             except Exception as exc:  # a crash is a finding of the matrix, not an error of the helper
                 crashes[policy["name"]] = f"{type(exc).__name__}: {exc}"
             verdicts[policy["name"]] = read_verdicts(out, policy["name"])
+        approvals.stop()
         return verdicts, calls, crashes
 
     def fault_free(self):
