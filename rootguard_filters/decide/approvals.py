@@ -17,7 +17,6 @@ import io
 import re
 from dataclasses import dataclass, field
 
-import yaml
 
 from rootguard_filters.decide.root_sessions import (
     ASSUME_ROOT, ROOT_TASKS, iso, parse_time, task_permits)
@@ -157,6 +156,10 @@ def _csv_rows(text, source):
 
 
 def _yaml_rows(text, source):
+    try:
+        import yaml   # not in the Lambda archive: a CSV register needs no PyYAML
+    except ImportError:
+        raise RegisterError(f"{source}: reading a YAML register needs PyYAML; use a .csv register") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
