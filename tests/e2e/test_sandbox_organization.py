@@ -22,10 +22,12 @@ EXPECTED = {
     "management": {"root-scp-missing": NA},
     "compliant": {"root-credentials-management-disabled": NA},
     "root-access-key": {"root-access-keys-present": NC, "root-recently-used": NC,
-                        "root-credentials-management-disabled": NA},
-    "virtual-mfa-only": {"root-mfa-not-hardware": NC, "root-credentials-management-disabled": NA},
+                        "root-credentials-management-disabled": NA, "root-session-unapproved": NC},
+    "virtual-mfa-only": {"root-mfa-not-hardware": NC, "root-credentials-management-disabled": NA,
+                         "root-session-unapproved": NC},
     "broken-alarm-chain": {"root-usage-alarm-missing": NC, "root-credentials-management-disabled": NA},
-    "outside-scp": {"root-scp-missing": NC, "root-credentials-management-disabled": NA},
+    "outside-scp": {"root-scp-missing": NC, "root-credentials-management-disabled": NA,
+                    "root-session-unapproved": NC},
     "root-credentials-removed": {"root-credentials-management-disabled": NA},
 }
 
@@ -74,6 +76,25 @@ def test_non_compliant_cells_say_why(demo_run):
     assert "virtual" in matrix.cell(ids["virtual-mfa-only"], "root-mfa-not-hardware").reason
     assert "3 days ago" in matrix.cell(ids["root-access-key"], "root-recently-used").reason
     assert "pending" in matrix.cell(ids["broken-alarm-chain"], "root-usage-alarm-missing").reason.lower()
+    # break-glass: the seed's register approves some root sessions and not others
+    assert "no approval for account" in matrix.cell(ids["root-access-key"], "root-session-unapproved").reason
+    assert "dual control" in matrix.cell(ids["outside-scp"], "root-session-unapproved").reason
+    assert "approved" in matrix.cell(ids["management"], "root-session-unapproved").reason
+
+
+def test_sessions_review_lists_every_root_session_with_its_approval(demo_run):
+    from rootguard_filters.report.sessions import collect_sessions, render_csv
+    workdir, expected, _ = demo_run
+    review = collect_sessions(str(workdir / "output"), str(workdir / "accounts.yml"))
+    by_posture = {expected[e["account_id"]]["posture"]: e for e in review["accounts"]}
+    kinds = {p: sorted(s["kind"] for s in e["sessions"]) for p, e in by_posture.items()}
+    assert kinds["management"] == ["assume-root", "console"]
+    assert kinds["root-credentials-removed"] == ["assume-root"]
+    assert kinds["root-access-key"] == ["access-key"] and kinds["compliant"] == []
+    failed = [e["event"] for e in by_posture["virtual-mfa-only"]["signin_events"]]
+    assert failed.count("ConsoleLogin") == 3 and "PasswordRecoveryRequested" in failed
+    assert len(review["registers"]) == 1 and list(review["registers"].values())[0]
+    assert "CHG-1002" in render_csv(review)
 
 
 def test_html_report_is_written(demo_run):
