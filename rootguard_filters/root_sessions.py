@@ -21,11 +21,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from c7n.resources.account import Account
 from c7n.utils import get_retry, type_schema
 
-from rootguard_filters.base import RootguardFilter
-from rootguard_filters.decide.approvals import RegisterError, decide_root_sessions, parse_register
+from rootguard_filters.base import ANNOTATION_KEY, RootguardFilter, record_verdict, write_verdicts
+from rootguard_filters.decide.approvals import (
+    APPROVED, RegisterError, approval_for, decide_root_sessions, parse_register)
 from rootguard_filters.decide.root_sessions import group_sessions
 from rootguard_filters.evidence import (
     RUN_CACHE, THROTTLING_CODES, AccountEvidence, Evidence, describe_error, guarded, retry, utcnow)
+from rootguard_filters.verdict import COMPLIANT, compliant, could_not_evaluate, non_compliant, not_applicable
 
 log = logging.getLogger("custodian.rootguard")
 
@@ -190,7 +192,7 @@ class RootSessions(RootguardFilter):
     permissions = ("ec2:DescribeRegions", "cloudtrail:LookupEvents")
 
     def get_permissions(self):
-        location = self.data.get("approvals") or os.environ.get(APPROVALS_ENV) or ""
+        location = register_location(self.data.get("approvals")) or ""
         return self.permissions + (("s3:GetObject",) if location.startswith("s3://") else ())
 
     def verdict(self, resource):
@@ -199,7 +201,7 @@ class RootSessions(RootguardFilter):
         records, read, failed = read_history(self.manager, days)
         account_id = self.manager.config.account_id
         history = group_sessions(records, account_id)
-        location = self.data.get("approvals") or os.environ.get(APPROVALS_ENV)
+        location = register_location(self.data.get("approvals"))
         register, register_error = None, None
         if location and match == "unapproved":
             outcome = load_register(location, AccountEvidence(self.manager))
@@ -209,3 +211,92 @@ class RootSessions(RootguardFilter):
                 register_error = outcome.error
         return decide_root_sessions(account_id, history, register, days, read, failed,
                                     register_error=register_error, match=match)
+
+
+def register_location(configured):
+    """The register named by the option or ROOTGUARD_APPROVALS; an unexpanded ``{var}`` names none."""
+    location = configured or os.environ.get(APPROVALS_ENV) or ""
+    if location.startswith("{") and location.endswith("}"):
+        return None      # a c7n-org/deploy variable nobody set
+    return location or None
+
+
+@Account.filter_registry.register("root-signin-approval")
+class RootSigninApproval(RootguardFilter):
+    """For real-time (cloudtrail mode) root events: annotates the account with the break-glass
+    approval that covers the event's session — approved with its ticket, unapproved with the reason,
+    could-not-evaluate when the register cannot be read — so the alert can say so.
+
+    Without ``approved`` every resource passes (the alert is sent either way, carrying the answer);
+    ``approved: false`` keeps only unapproved sign-ins, ``approved: true`` only approved ones.
+    ``approvals`` (or ``ROOTGUARD_APPROVALS``) names the register as for ``root-sessions``; in Lambda
+    use a CSV register (the archive carries no PyYAML) and grant the function ``s3:GetObject`` on it.
+
+    :example:
+
+    .. code-block:: yaml
+
+        policies:
+          - name: root-console-signin
+            resource: aws.account
+            mode:
+              type: cloudtrail
+              events:
+                - {source: signin.amazonaws.com, event: ConsoleLogin, ids: recipientAccountId}
+            filters:
+              - type: root-signin-approval
+                approvals: s3://security-registers/root-approvals.csv
+    """
+
+    schema = type_schema("root-signin-approval", approvals={"type": "string", "minLength": 1},
+                         approved={"type": "boolean"})
+    schema_alias = False
+    permissions = ()
+
+    def get_permissions(self):
+        location = register_location(self.data.get("approvals")) or ""
+        return ("s3:GetObject",) if location.startswith("s3://") else ()
+
+    def process(self, resources, event=None):
+        self.event = event
+        kept = []
+        for resource in resources:
+            verdict = self.safe_verdict(resource)
+            resource.setdefault(ANNOTATION_KEY, {})[self.type] = verdict.as_dict()
+            record_verdict(self.manager, self.resource_id(resource), self.type, verdict)
+            wanted = self.data.get("approved")
+            if wanted is None or (verdict.status == COMPLIANT) == wanted:
+                kept.append(resource)
+        write_verdicts(self.manager)
+        return kept
+
+    def safe_verdict(self, resource):
+        try:
+            return self.verdict(resource)
+        except Exception as error:  # the alert must still go out
+            log.exception("rootguard: %s failed", self.type)
+            return could_not_evaluate(f"{self.type} failed: {type(error).__name__}: {error}")
+
+    def verdict(self, resource):
+        detail = (getattr(self, "event", None) or {}).get("detail")
+        if not isinstance(detail, dict):
+            return could_not_evaluate("no CloudTrail event: root-signin-approval runs in cloudtrail mode")
+        account_id = str(detail.get("recipientAccountId") or self.manager.config.account_id)
+        history = group_sessions([detail], account_id)
+        if not history.sessions:
+            what = detail.get("eventName")
+            return not_applicable(f"{what} opened no root session (failed sign-in, or not a root event)")
+        session = history.sessions[0]
+        location = register_location(self.data.get("approvals"))
+        register = None
+        if location:
+            outcome = load_register(location, AccountEvidence(self.manager))
+            if not outcome.ok:
+                return could_not_evaluate(f"approvals register unreadable: {outcome.error}")
+            register = outcome.value
+        result = approval_for(session, account_id, register)
+        ticket = (result["approval"] or {}).get("ticket")
+        details = {"approval": result, "ticket": ticket, "session": session.as_dict()}
+        if result["status"] == APPROVED:
+            return compliant(result["reason"], **details)
+        return non_compliant(result["reason"], **details)
