@@ -41,6 +41,9 @@ PROVIDES = {
         ("aws.account", "filter", "root-sessions"),
         ("aws.account", "filter", "root-signin-approval"),
     ),
+    "rootguard_filters.admin_path": (
+        ("aws.account", "filter", "admin-principals"),
+    ),
     # execution modes (c7n.policy.execution), for any resource
     "rootguard_filters.lambda_modes": (
         ("*", "mode", "rootguard-periodic"),

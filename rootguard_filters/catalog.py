@@ -19,7 +19,8 @@ class Control:
     security_hub: tuple
     filters: tuple           # the pack filters the policy uses
     remediation: str
-    resource: str = "aws.account"   # aws.org-account controls run once, in the management account
+    resource: str = "aws.account"   # aws.org-account controls run once, in the management account;
+    #                                 aws.iam-user controls flag users, reported per account
 
     def policy_metadata(self):
         """The ``metadata`` block the control's policy carries (checked by tests)."""
@@ -144,6 +145,30 @@ CONTROLS = (
         remediation="Review the session in CloudTrail (rootguard sessions), record the approval in the "
                     "break-glass register (ticket, justification, two approvers, time window), and find out "
                     "why root was used without one.",
+    ),
+    Control(
+        id="root-only-admin",
+        title="An administrator other than root exists (IAM role or user with AdministratorAccess or *:*)",
+        seed_step=6,
+        severity="Medium",
+        cis=(),
+        security_hub=(),
+        filters=("admin-principals",),
+        remediation="Create an administrator path that is not root: an IAM Identity Center permission set "
+                    "with AdministratorAccess assigned to the account, or a role your administrators assume "
+                    "with MFA.",
+    ),
+    Control(
+        id="admin-users-without-mfa",
+        title="IAM users with a console password and administrator rights have MFA",
+        seed_step=6,
+        severity="High",
+        cis=(),
+        security_hub=(),
+        filters=("check-permissions", "credential", "mfa-device"),
+        remediation="Assign an MFA device (prefer a passkey or security key) to each flagged user, or move "
+                    "administrators to IAM Identity Center.",
+        resource="aws.iam-user",
     ),
 )
 

@@ -1172,3 +1172,69 @@ def describe_regions(mw: RootGuardMiddleware, call: Call, environ: dict) -> Resp
             continue
         out.append({"RegionName": region.name, "Endpoint": region.endpoint, "OptInStatus": status})
     return render("ec2", "DescribeRegions", {"Regions": out})
+
+
+# ---------------------------------------------------------------- IAM: policy simulator (principal)
+
+
+def _statement_list(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        from urllib.parse import unquote
+        document = json.loads(document if document.lstrip().startswith("{") else unquote(document))
+    statements = (document or {}).get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _action_match(pattern: str, action: str) -> bool:
+    regex = "^" + re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+    return re.match(regex, action.lower()) is not None
+
+
+def _simulate(statements: list[dict[str, Any]], action: str) -> str:
+    """allowed / explicitDeny / implicitDeny for an action on every resource ("*"), no context: a
+    statement with a Condition does not apply (its keys have no values in the simulation)."""
+    decision = "implicitDeny"
+    for st in statements:
+        if st.get("Condition"):
+            continue
+        actions = st.get("Action")
+        hit = (any(_action_match(p, action) for p in _as_list(actions)) if actions is not None
+               else not any(_action_match(p, action) for p in _as_list(st.get("NotAction"))))
+        if not hit or "*" not in _as_list(st.get("Resource")):
+            continue
+        if st.get("Effect") == "Deny":
+            return "explicitDeny"
+        if st.get("Effect") == "Allow":
+            decision = "allowed"
+    return decision
+
+
+@fillin("iam", "SimulatePrincipalPolicy")
+def simulate_principal_policy(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response:
+    """Identity policies only (inline, managed, and a user's groups'); no boundaries, SCPs or context."""
+    backend = iam_backends[call.account_id]["global"]
+    arn = call.params.get("PolicySourceArn", "")
+    kind, _, name = arn.split(":", 5)[-1].partition("/")
+    name = name.rsplit("/", 1)[-1]
+    holders: list[Any] = []
+    if kind == "user" and name in backend.users:
+        user = backend.users[name]
+        holders = [user] + [g for g in backend.groups.values() if user in g.users]
+    elif kind == "role" and name in backend.roles:
+        holders = [backend.roles[name]]
+    else:
+        raise AwsError("NoSuchEntity", f"The principal {arn} cannot be found.")
+    statements: list[dict[str, Any]] = []
+    for holder in holders:
+        for document in holder.policies.values():
+            statements += _statement_list(document)
+        for policy in holder.managed_policies.values():
+            statements += _statement_list(next((v.document for v in policy.versions if v.is_default), "{}"))
+    actions = [v for k, v in sorted(call.params.items(), key=lambda kv: kv[0]) if k.startswith("ActionNames.member.")]
+    results = [{"EvalActionName": action, "EvalResourceName": "*", "EvalDecision": _simulate(statements, action),
+                "MatchedStatements": [], "MissingContextValues": []} for action in actions]
+    return render("iam", "SimulatePrincipalPolicy", {"EvaluationResults": results, "IsTruncated": False})

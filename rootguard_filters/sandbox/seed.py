@@ -34,6 +34,9 @@ DENY_ROOT_SCP = {
         },
     }],
 }
+# AWS attaches AdministratorAccess to OrganizationAccountAccessRole; moto creates the role without it
+# (and loads no AWS managed policies), so the seed gives it the same allow inline.
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 # OU paths; the deny-root SCP is attached to the top-level OUs listed in SCP_TARGETS only.
 OU_PATHS = ["Security", "Workloads", "Workloads/Prod", "Workloads/Dev", "Sandbox", "Exceptions"]
 SCP_TARGETS = ["Security", "Workloads", "Sandbox"]
@@ -155,6 +158,18 @@ class _Seeder:
             Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1.0,
             ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[topic], TreatMissingData="notBreaching")
 
+    def admin_path(self, creds: dict[str, str] | None, admin_user_without_mfa: bool) -> None:
+        iam = self.client("iam", creds)
+        iam.put_role_policy(RoleName=MEMBER_ROLE, PolicyName="AdministratorAccess",
+                            PolicyDocument=json.dumps(ADMIN_POLICY))
+        if admin_user_without_mfa:  # a console administrator without MFA (admin-users-without-mfa)
+            iam.create_group(GroupName="Admins")
+            iam.put_group_policy(GroupName="Admins", PolicyName="AdministratorAccess",
+                                 PolicyDocument=json.dumps(ADMIN_POLICY))
+            iam.create_user(UserName="ops-admin")
+            iam.add_user_to_group(GroupName="Admins", UserName="ops-admin")
+            iam.create_login_profile(UserName="ops-admin", Password="Sandbox-Only-Password-1!")
+
     def contacts(self, creds: dict[str, str] | None) -> None:
         account = self.client("account", creds)
         for kind in ("SECURITY", "OPERATIONS", "BILLING"):
@@ -229,6 +244,7 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
             creds = seeder.member_creds(account_id)
             seeder.alarm_chain(creds, account_id, confirmed=posture != "broken-alarm-chain")
             seeder.contacts(creds)
+            seeder.admin_path(creds, admin_user_without_mfa=posture == "broken-alarm-chain")
             return account_id
 
         with ThreadPoolExecutor(max_workers=8) as pool:  # accounts are independent; the server is threaded

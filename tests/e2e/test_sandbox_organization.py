@@ -19,13 +19,14 @@ UNKNOWN = {"could-not-evaluate", "not-evaluated"}
 
 # posture -> control -> expected status; controls not listed are compliant.
 EXPECTED = {
-    "management": {"root-scp-missing": NA},
+    "management": {"root-scp-missing": NA, "root-only-admin": NC},
     "compliant": {"root-credentials-management-disabled": NA},
     "root-access-key": {"root-access-keys-present": NC, "root-recently-used": NC,
                         "root-credentials-management-disabled": NA, "root-session-unapproved": NC},
     "virtual-mfa-only": {"root-mfa-not-hardware": NC, "root-credentials-management-disabled": NA,
                          "root-session-unapproved": NC},
-    "broken-alarm-chain": {"root-usage-alarm-missing": NC, "root-credentials-management-disabled": NA},
+    "broken-alarm-chain": {"root-usage-alarm-missing": NC, "root-credentials-management-disabled": NA,
+                           "admin-users-without-mfa": NC},
     "outside-scp": {"root-scp-missing": NC, "root-credentials-management-disabled": NA,
                     "root-session-unapproved": NC},
     "root-credentials-removed": {"root-credentials-management-disabled": NA},
@@ -80,6 +81,8 @@ def test_non_compliant_cells_say_why(demo_run):
     assert "no approval for account" in matrix.cell(ids["root-access-key"], "root-session-unapproved").reason
     assert "dual control" in matrix.cell(ids["outside-scp"], "root-session-unapproved").reason
     assert "approved" in matrix.cell(ids["management"], "root-session-unapproved").reason
+    assert "root is the only administrator" in matrix.cell(ids["management"], "root-only-admin").reason
+    assert "OrganizationAccountAccessRole" in matrix.cell(ids["compliant"], "root-only-admin").reason
 
 
 def test_sessions_review_lists_every_root_session_with_its_approval(demo_run):

@@ -19,7 +19,7 @@ from rootguard_filters import bench
 ROOT = Path(__file__).resolve().parents[2]
 IAM = ROOT / "iam"
 # Actions AWS classes as reads that are not Get/List/Describe by name.
-READ_BY_EXCEPTION = {"iam:GenerateCredentialReport"}
+READ_BY_EXCEPTION = {"iam:GenerateCredentialReport", "iam:SimulatePrincipalPolicy"}
 READ_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Lookup")
 
 
