@@ -133,8 +133,11 @@ class MemberRootCredentials(RootguardFilter):
     hardware TOTP). ``password``, ``access-keys``, ``active-access-keys``, ``signing-certificates``
     and ``active-signing-certificates`` flag presence (``true``) or absence (``false``); ``mfa``
     flags root MFA states (``none``, ``virtual``, ``hardware``, ``passkey``; the weakest device
-    decides) when root holds a password, key or certificate. Without options: any password, key
-    or certificate flags. A member whose AssumeRoot or read fails is could-not-evaluate with the
+    decides) when root holds a password, key or certificate; ``min-mfa-devices: N`` flags root
+    holding a password, key or certificate with fewer than N MFA devices (AWS allows up to 8: a
+    second device keeps the account recoverable when one is lost). The management account (AssumeRoot
+    targets members only) and accounts outside an organization are not-applicable: their root's
+    devices cannot be listed this way. Without options: any password, key or certificate flags. A member whose AssumeRoot or read fails is could-not-evaluate with the
     reason; the others are still read. Needs centralized root access (RootSessions) enabled.
 
     :example:
@@ -151,12 +154,14 @@ class MemberRootCredentials(RootguardFilter):
                 access-keys: true
                 signing-certificates: true
                 mfa: [none, virtual]
+                min-mfa-devices: 2
     """
 
     schema = type_schema(
         "member-root-credentials",
         mfa={"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": list(MFA_STATES)}},
         match={"enum": ["all", "any"]},
+        **{"min-mfa-devices": {"type": "integer", "minimum": 1, "maximum": 8}},
         **{name: {"type": "boolean"} for name in CREDENTIAL_CONDITIONS})
     schema_alias = False
     # The IAM reads run as the member's root under the task policy, not as the caller.
@@ -170,10 +175,13 @@ class MemberRootCredentials(RootguardFilter):
                 return skip
             audit = RootSession(reader, resource["Id"], AUDIT_TASK).audit()
         except ReadFailed as failure:
+            if failure.code == "AWSOrganizationsNotInUseException":
+                return not_applicable(f"not in an organization ({failure}): a standalone account's root "
+                                      "devices cannot be listed through AssumeRoot")
             return could_not_evaluate(str(failure))
         conditions = {n: self.data[n] for n in CREDENTIAL_CONDITIONS if n in self.data} or None
         return decide_member_root_credentials(audit, conditions, self.data.get("mfa", ()),
-                                              self.data.get("match", "all"))
+                                              self.data.get("match", "all"), self.data.get("min-mfa-devices"))
 
 
 @OrgAccount.action_registry.register("delete-root-credentials")

@@ -90,16 +90,18 @@ def _presence(name, audit):
     return bool(certs), f"{label}(s) {', '.join(c.get('CertificateId', '?') for c in certs)}"
 
 
-def decide_member_root_credentials(audit, conditions=None, mfa_states=(), match="all"):
+def decide_member_root_credentials(audit, conditions=None, mfa_states=(), match="all", min_mfa_devices=None):
     """Verdict of ``member-root-credentials``: flagged when every selected condition holds
     (``match: all``, as ``root-credentials``) or any of them (``match: any``).
 
     ``conditions`` maps CREDENTIAL_CONDITIONS to wanted presence (``password: true`` flags a
     password, ``password: false`` flags its absence); ``mfa_states`` is one more condition: root's
     MFA state is one of them while root holds a password, key or certificate (without them no MFA is
-    needed). With no condition at all, any root password, key or certificate flags the member.
+    needed). ``min_mfa_devices`` is another: root holds a password, key or certificate and fewer than
+    that many MFA devices (one lost or broken device must not lock the account out). With no
+    condition at all, any root password, key or certificate flags the member.
     """
-    if not conditions and not mfa_states:
+    if not conditions and not mfa_states and not min_mfa_devices:
         conditions, match = DEFAULT_CONDITIONS, "any"
     conditions = conditions or {}
     details = audit_details(audit)
@@ -115,6 +117,11 @@ def decide_member_root_credentials(audit, conditions=None, mfa_states=(), match=
         holds = state in mfa_states and audit.has_credentials
         results.append((holds, f"root {'holds credentials and ' if audit.has_credentials else ''}"
                                f"its MFA state is {state}"))
+    if min_mfa_devices:
+        count = len(audit.mfa_devices)
+        holds = audit.has_credentials and count < min_mfa_devices
+        results.append((holds, f"root {'holds credentials and ' if audit.has_credentials else ''}has {count} "
+                               f"MFA device(s), {min_mfa_devices} wanted"))
     hits = [text for holds, text in results if holds]
     flagged = bool(hits) if match == "any" else all(holds for holds, _ in results)
     if flagged:

@@ -366,3 +366,38 @@ def test_failed_assume_root_with_the_delete_task_deletes_nothing_and_says_so(tmp
     results = [(r["call"].split(" ")[0], r["result"]) for r in member["c7n:rootguard-actions"]]
     assert results == [("sts:AssumeRoot", "failed")] + [
         (f"iam:{op}", "not-attempted") for op in DELETES]
+
+
+@pytest.mark.parametrize("serials, flagged_expected", [([], True), ([VIRTUAL], True), ([PASSKEY, HARDWARE], False)])
+def test_min_mfa_devices_flags_roots_with_credentials_and_too_few_devices(tmp_path, serials, flagged_expected):
+    session = flight(tmp_path, [account(MEMBER, "member")], mfa=serials)     # root has a password
+
+    flagged, verdicts = audit(session, tmp_path, **{"min-mfa-devices": 2})
+
+    assert bool(flagged) is flagged_expected
+    verdict = verdicts[MEMBER]["member-root-credentials"]
+    assert len(verdict["details"]["mfa_devices"]) == len(serials)
+    if flagged_expected:
+        assert f"has {len(serials)} MFA device(s), 2 wanted" in verdict["reason"]
+
+
+def test_min_mfa_devices_does_not_flag_a_root_without_credentials(tmp_path):
+    session = flight(tmp_path, [account(MEMBER, "member")], password=False)
+
+    flagged, verdicts = audit(session, tmp_path, **{"min-mfa-devices": 2})
+
+    assert not flagged and verdicts[MEMBER]["member-root-credentials"]["status"] == "compliant"
+
+
+def test_min_mfa_devices_management_account_is_not_applicable(tmp_path):
+    session = flight(tmp_path, [account(MANAGEMENT, "management"), account(MEMBER, "member")], mfa=[])
+
+    _, verdicts = audit(session, tmp_path, **{"min-mfa-devices": 2})
+
+    assert verdicts[MANAGEMENT]["member-root-credentials"]["status"] == "not-applicable"
+    assert "management account" in verdicts[MANAGEMENT]["member-root-credentials"]["reason"]
+
+
+def test_min_mfa_devices_is_validated():
+    assert "min-mfa-devices" in validation_errors("aws.org-account",
+                                                  {"type": "member-root-credentials", "min-mfa-devices": 0})
