@@ -7,7 +7,6 @@ per session or sign-in event). Like the report, only files are read: no AWS, no 
 """
 import argparse
 import csv
-import html
 import io
 import json
 import os
@@ -15,6 +14,7 @@ import sys
 
 from rootguard_filters.report.collect import (
     ReportInputError, find_policy_dirs, load_accounts_file, normalise_id, read_policy_dir)
+from rootguard_filters.report.render import esc, md as _md
 
 FILTER = "root-sessions"
 PREFERRED_POLICY = "root-session-unapproved"
@@ -134,11 +134,6 @@ def render_text(review):
     return "\n".join(out) + "\n"
 
 
-def _md(text):
-    text = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def render_markdown(review):
     out = ["# Root sessions: break-glass review", "", f"From `{_md(review['source'])}`.", ""]
     for entry in review["accounts"]:
@@ -169,7 +164,7 @@ def render_markdown(review):
 
 
 def render_html(review):
-    e = lambda v: html.escape(str(v), quote=True)  # noqa: E731
+    e = esc
     p = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
          "<title>rootguard: root sessions</title>",
          "<style>body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}"
