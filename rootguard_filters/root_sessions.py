@@ -26,6 +26,7 @@ from rootguard_filters.base import ANNOTATION_KEY, RootguardFilter, record_verdi
 from rootguard_filters.decide.approvals import (
     APPROVED, RegisterError, approval_for, decide_root_sessions, parse_register)
 from rootguard_filters.decide.root_sessions import group_sessions
+from rootguard_filters.options import option_problem, report_once
 from rootguard_filters.evidence import (
     RUN_CACHE, THROTTLING_CODES, AccountEvidence, Evidence, describe_error, guarded, retry, utcnow)
 from rootguard_filters.verdict import COMPLIANT, compliant, could_not_evaluate, non_compliant, not_applicable
@@ -272,8 +273,11 @@ class RootSigninApproval(RootguardFilter):
     def process(self, resources, event=None):
         self.event = event
         kept = []
+        problem = option_problem(self)
+        if problem:
+            report_once(self, problem, f"{len(resources)} resource(s) could not be evaluated")
         for resource in resources:
-            verdict = self.safe_verdict(resource)
+            verdict = could_not_evaluate(f"{self.type}: {problem}") if problem else self.safe_verdict(resource)
             resource.setdefault(ANNOTATION_KEY, {})[self.type] = verdict.as_dict()
             record_verdict(self.manager, self.resource_id(resource), self.type, verdict)
             wanted = self.data.get("approved")

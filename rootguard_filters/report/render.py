@@ -93,7 +93,10 @@ def render_text(matrix, width=120):
     accounts = matrix.ranked_accounts()
     # Wide enough for the per-status total rows ("? could-not-evaluate") and every account label.
     name_width = max([len(label(COULD_NOT_EVALUATE))] + [len(a.label) for a in accounts])
-    cell_width = 9
+    cell_width, short = 9, SHORT
+    if name_width + 1 + (cell_width + 1) * len(controls) + 6 > width:
+        # Many controls: symbol and the word's first letters, so the table still fits the terminal.
+        cell_width, short = 6, {s: w[:4] for s, w in SHORT.items()}
     lines = [f"rootguard: root user checklist — {len(accounts)} account(s) × {len(controls)} controls",
              f"from: {matrix.source}", when(matrix), ""]
     for warning in matrix.warnings:
@@ -108,7 +111,7 @@ def render_text(matrix, width=120):
     for severity, group in matrix.controls_by_severity():
         groups.append(clip(severity, cell_width * len(group) + len(group) - 1)
                       .ljust(cell_width * len(group) + len(group) - 1))
-    rule = "-" * min(max(width, name_width + 1 + 10 * len(controls) + 6), name_width + 1 + 10 * len(controls) + 6)
+    rule = "-" * (name_width + 1 + (cell_width + 1) * len(controls) + 6)
     lines.append((" " * name_width + " " + " ".join(groups)).rstrip())
     lines.append(row("account", [code[c.id] for c in controls], "issues"))
     lines.append(rule)
@@ -117,7 +120,7 @@ def render_text(matrix, width=120):
         cells = []
         for c in controls:
             cell = matrix.cell(account, c.id)
-            cells.append(f"{SYMBOLS[cell.status]} {SHORT[cell.status]}" if cell else "")
+            cells.append(f"{SYMBOLS[cell.status]} {short[cell.status]}" if cell else "")
         lines.append(row(account.label, cells, str(issues(matrix, account))))
     if not accounts:
         lines.append("(no accounts: no rootguard output found and no accounts file)")

@@ -15,7 +15,7 @@ from rootguard_filters.report.collect import COULD_NOT_EVALUATE, NOT_EVALUATED, 
 from rootguard_filters.report.render import render
 
 MGMT, PROD, DEV, GONE = "111111111111", "222222222222", "333333333333", "999999999999"
-ACCOUNT_CONTROLS = [c.id for c in CONTROLS if c.resource == "aws.account"]
+ACCOUNT_CONTROLS = [c.id for c in CONTROLS if c.resource != "aws.org-account"]   # per-account runs
 
 
 def compliant_account(out, name, account_id):
