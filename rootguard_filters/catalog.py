@@ -165,7 +165,7 @@ CONTROLS = (
         severity="High",
         cis=(),
         security_hub=(),
-        filters=("check-permissions", "credential", "mfa-device"),
+        filters=("check-permissions", "login-profile", "mfa-device"),
         remediation="Assign an MFA device (prefer a passkey or security key) to each flagged user, or move "
                     "administrators to IAM Identity Center.",
         resource="aws.iam-user",

@@ -112,6 +112,10 @@ class World:
         self.credentials = {MANAGEMENT_ACCOUNT_ID: {}, member: bench.assumed_credentials(member, MEMBER_ROLE)}
         self.labels = {MANAGEMENT_ACCOUNT_ID: "management", member: WORST_MEMBER}
         account_policies, org_policies = bench.by_resource(bench.load_policies(bench.POLICY_DIR))
+        # Policies built only from Custodian's own filters (admin-users-without-mfa on aws.iam-user) write
+        # no pack verdict to class: a fault there fails the policy run, which the report shows as
+        # could-not-evaluate (tests/report).
+        account_policies = [p for p in account_policies if p["resource"] in ("aws.account", "account")]
         self.policies = {MANAGEMENT_ACCOUNT_ID: account_policies + org_policies, member: account_policies}
         self.runs = 0
         self.baseline, self.operations = self.fault_free()
