@@ -193,11 +193,15 @@ def execution_role_policy(policy_files):
 
     import rootguard_filters
     rootguard_filters.register()
-    load_resources(("aws.account", "aws.org-account"))
+    documents = [load_file(str(path)) for path in policy_files]
+    # Every resource type the policies name (aws.iam-user too), so c7n registers their actions (notify).
+    types = {p.get("resource", "") for d in documents for p in (d or {}).get("policies", [])}
+    load_resources(tuple(sorted({"aws.account", "aws.org-account"} | {
+        t if t.startswith("aws.") else f"aws.{t}" for t in types if t})))
     config = Config.empty(account_id="123456789012", region="us-east-1")
     permissions, outputs, scopes = set(), set(), {}
-    for path in policy_files:
-        for policy in PolicyCollection.from_data(load_file(str(path)), config):
+    for document in documents:
+        for policy in PolicyCollection.from_data(document, config):
             permissions.update(policy_permissions(policy))
             outputs.update(s3_output_objects(policy.data))
             for action in policy.resource_manager.actions:
