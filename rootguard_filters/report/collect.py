@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import yaml
 
-from rootguard_filters.catalog import BY_ID, CONTROLS, SEVERITIES
+from rootguard_filters.catalog import CUSTODIAN_FILTERS, BY_ID, CONTROLS, SEVERITIES
 from rootguard_filters.verdict import (
     COMPLIANT, COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_APPLICABLE, STATUSES)
 
@@ -290,7 +290,7 @@ def load_accounts_file(path):
 
 # ---------------------------------------------------------------- one policy directory
 
-PACK_FILTERS = frozenset(f for control in CONTROLS for f in control.filters)
+PACK_FILTERS = frozenset(f for control in CONTROLS for f in control.filters) - CUSTODIAN_FILTERS
 
 
 def uses_pack_filter(filters):

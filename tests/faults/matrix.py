@@ -104,6 +104,8 @@ class World:
         # The seed's break-glass register approves both accounts' root sessions: root-session-unapproved
         # is compliant, so a fault in its reads must show as could-not-evaluate.
         self.approvals = seeded["approvals"]
+        # time.sleep is patched (retries are instant): no client can honour LookupEvents' real quota here.
+        sandbox.set_lookup_rate(0)
         now = datetime.now(timezone.utc)
         sandbox.update_root_facts(
             member, mfa_devices=["virtual"], password_last_used=now - timedelta(days=2),
