@@ -24,7 +24,8 @@ EXPECTED = {
     "root-access-key": {"root-access-keys-present": NC, "root-recently-used": NC,
                         "root-credentials-management-disabled": NA},
     "virtual-mfa-only": {"root-mfa-not-hardware": NC, "root-credentials-management-disabled": NA},
-    "broken-alarm-chain": {"root-usage-alarm-missing": NC, "root-credentials-management-disabled": NA},
+    # its own chain is broken (pending subscription); the organization trail's chain covers it
+    "broken-alarm-chain": {"root-credentials-management-disabled": NA},
     "outside-scp": {"root-scp-missing": NC, "root-credentials-management-disabled": NA},
     "root-credentials-removed": {"root-credentials-management-disabled": NA},
 }
@@ -73,7 +74,18 @@ def test_non_compliant_cells_say_why(demo_run):
     ids = postures(expected)
     assert "virtual" in matrix.cell(ids["virtual-mfa-only"], "root-mfa-not-hardware").reason
     assert "3 days ago" in matrix.cell(ids["root-access-key"], "root-recently-used").reason
-    assert "pending" in matrix.cell(ids["broken-alarm-chain"], "root-usage-alarm-missing").reason.lower()
+
+
+def test_members_rely_on_the_organization_trail_and_their_cells_name_its_chain(demo_run):
+    _, expected, matrix = demo_run
+    for account_id, info in expected.items():
+        if info["posture"] in ("management", "unassumable"):
+            continue
+        cell = matrix.cell(account_id, "root-usage-alarm-missing")
+        assert cell.status == C, info["posture"]
+        assert ("organization trail arn:aws:cloudtrail:us-east-1:123456789012:trail/organization-trail, "
+                "chain in owner account 123456789012") in cell.reason, cell.reason
+        assert "aws-cloudtrail-logs-organization" in cell.reason and "confirmed email" in cell.reason
 
 
 def test_html_report_is_written(demo_run):
