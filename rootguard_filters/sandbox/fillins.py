@@ -31,6 +31,7 @@ from moto.core.errors import ErrorShape
 from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
 from moto.iam.models import get_account_id_from, iam_backends
+from moto.logs.models import logs_backends
 from moto.organizations.models import FakeServiceAccess, organizations_backends
 from moto.sns.models import sns_backends
 from werkzeug.wrappers import Response
@@ -881,6 +882,17 @@ def trail_by_arn(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response
     if any(t.arn == name and t.is_multi_region for t in trails):
         environ["HTTP_AUTHORIZATION"] = environ["HTTP_AUTHORIZATION"].replace(
             f"/{call.region}/cloudtrail/", f"/{home}/cloudtrail/")
+    return None
+
+
+@fillin("logs", "PutMetricFilter")
+def put_metric_filter(mw: RootGuardMiddleware, call: Call, environ: dict) -> None:
+    # AWS replaces a log group's metric filter of the same name; moto appends a second one.
+    group, name = call.params.get("logGroupName"), call.params.get("filterName")
+    if group and name and call.account_id in logs_backends:
+        backend = logs_backends[call.account_id][call.region]
+        if any(f["filterName"] == name and f["logGroupName"] == group for f in backend.filters.metric_filters):
+            backend.delete_metric_filter(name, group)
     return None
 
 
