@@ -147,10 +147,15 @@ def test_stackset_template_attaches_exactly_the_audit_policy_and_trusts_the_give
     role = template["Resources"]["AuditRole"]["Properties"]
     [inline] = role["Policies"]
     assert inline["PolicyDocument"] == json.loads((IAM / "audit-role.json").read_text())
-    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    trust, member_functions = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRole"
     assert "${TrustedAccountId}" in trust["Principal"]["AWS"]["Sub"]
     assert "TrustedAccountId" in template["Parameters"]
+    # only in the management account's stack, when OrganizationId is given: members' Lambda roles
+    condition, statement, otherwise = member_functions["If"]
+    assert condition == "TrustMemberFunctions" and otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    assert template["Parameters"]["OrganizationId"]["Default"] == ""
 
 
 @pytest.mark.skipif(not Path(bench.tool("cfn-lint")).exists(),
