@@ -28,6 +28,7 @@ OWNER_READS = {("cloudtrail", "GetTrailStatus"), ("cloudtrail", "GetEventSelecto
 def sandbox():
     with Sandbox() as sb:
         yield sb
+        sb.reset()   # moto's state is process-wide: leave no organization to the next module
 
 
 class Org:

@@ -19,6 +19,11 @@ TRUST = {"Version": "2012-10-17", "Statement": [
 @pytest.fixture(scope="module")
 def member_function(sandbox, tmp_path_factory):
     sandbox.reset()
+    yield from _member_function(sandbox, tmp_path_factory)
+    sandbox.reset()   # moto's state is process-wide: leave no organization to the next module
+
+
+def _member_function(sandbox, tmp_path_factory):
     seeded = seed_organization(sandbox.endpoint_url, str(tmp_path_factory.mktemp("seed")), members=["compliant"])
     member = next(a for a, i in seeded["accounts"].items() if i["posture"] == "compliant")
     session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -34,7 +39,7 @@ def member_function(sandbox, tmp_path_factory):
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/{LAMBDA_ROLE}", RoleSessionName=POLICY)["Credentials"]
     function_env = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
                     "AWS_SESSION_TOKEN": creds["SessionToken"], "AWS_LAMBDA_FUNCTION_NAME": f"rootguard-{POLICY}"}
-    return member, path, out, function_env, session.client("iam", endpoint_url=sandbox.endpoint_url)
+    yield member, path, out, function_env, session.client("iam", endpoint_url=sandbox.endpoint_url)
 
 
 def run(sandbox, member_function, lambda_runtime, tmp_path):
