@@ -50,6 +50,9 @@ class ForwardingError(ValueError):
 def stored_patterns(root="."):
     """{policy name: the event pattern c7n puts on its rule} for every Lambda policy with one."""
     from c7n.mu import CloudWatchEventSource
+    from c7n.policy import execution
+
+    from rootguard_filters import lambda_modes  # noqa: F401  (registers the pack's modes)
 
     patterns = {}
     for glob in POLICY_GLOBS:
@@ -60,7 +63,9 @@ def stored_patterns(root="."):
                 mode = policy.get("mode") or {}
                 if mode.get("type") in (None, "pull"):
                     continue
-                pattern = CloudWatchEventSource(dict(mode), None).render_event_pattern()
+                # the pack's modes (rootguard-periodic, ...) render the rule of the c7n mode they extend
+                c7n_type = getattr(execution.get(mode["type"]), "c7n_type", None) or mode["type"]
+                pattern = CloudWatchEventSource({**mode, "type": c7n_type}, None).render_event_pattern()
                 if pattern:   # c7n renders it as the JSON text it puts on the rule
                     patterns[policy["name"]] = json.loads(pattern) if isinstance(pattern, str) else pattern
     return patterns
@@ -128,7 +133,9 @@ def template(pattern, home_region=HOME_REGION):
                 "Properties": {
                     "Name": RULE_NAME,
                     "Description": "rootguard: root activity and alarm-chain changes, forwarded to the home region",
-                    "EventBusName": "default", "State": "ENABLED", "EventPattern": pattern,
+                    # read-only root calls (and sts:AssumeRoot) reach only rules in this state
+                    "EventBusName": "default", "State": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+                    "EventPattern": pattern,
                     "Targets": [{"Id": "home-region-default-bus", "Arn": home_bus,
                                  "RoleArn": {"Fn::GetAtt": ["ForwardRole", "Arn"]}}],
                 },

@@ -19,7 +19,7 @@ def manager(assume_role=None, factory_role=None, mode=None):
 
 def test_option_wins_and_its_account_field_is_the_owner_even_after_custodian_expanded_it():
     # custodian has already replaced {account_id} by the member's id when the filter sees the option
-    access = OwnerAccess(manager(assume_role=f"arn:aws:iam::{MEMBER}:role/RootGuardAudit"),
+    access = OwnerAccess(manager(assume_role=f"arn:aws:iam::{MEMBER}:role/rootguard-audit"),
                          f"arn:aws:iam::{MEMBER}:role/path/OrgChainReader")
     assert access.role_for(OWNER) == (f"arn:aws:iam::{OWNER}:role/path/OrgChainReader", None)
     raw = OwnerAccess(manager(), "arn:aws:iam::{account_id}:role/OrgChainReader")
@@ -28,9 +28,9 @@ def test_option_wins_and_its_account_field_is_the_owner_even_after_custodian_exp
 
 @pytest.mark.parametrize("where", ["config", "factory"])
 def test_the_role_of_the_same_name_as_the_one_assumed_in_the_member(where):
-    role = f"arn:aws:iam::{MEMBER}:role/RootGuardAudit"
+    role = f"arn:aws:iam::{MEMBER}:role/rootguard-audit"
     access = OwnerAccess(manager(**{"assume_role" if where == "config" else "factory_role": role}))
-    assert access.role_for(OWNER) == (f"arn:aws:iam::{OWNER}:role/RootGuardAudit", None)
+    assert access.role_for(OWNER) == (f"arn:aws:iam::{OWNER}:role/rootguard-audit", None)
 
 
 def test_in_a_lambda_function_the_role_of_the_same_name_as_its_execution_role(monkeypatch):

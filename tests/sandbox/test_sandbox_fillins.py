@@ -341,7 +341,7 @@ def test_assume_role_denied_when_the_role_does_not_exist_in_an_organization_acco
     (member,) = make_org(fresh)
     sts = client(fresh, "sts")
     sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="audit")
-    missing = f"arn:aws:iam::{MANAGEMENT}:role/RootGuardAuditRole"
+    missing = f"arn:aws:iam::{MANAGEMENT}:role/rootguard-audit"
     with pytest.raises(ClientError) as exc:
         sts.assume_role(RoleArn=missing, RoleSessionName="audit")
     assert error(exc) == ("AccessDenied", 403)
