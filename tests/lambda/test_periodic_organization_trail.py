@@ -6,7 +6,8 @@ import json
 import boto3
 import pytest
 
-from lambda_support import MANAGEMENT_ACCOUNT, build_archive, invoke, lambda_env, policy_data, scheduled_event
+from lambda_support import (MANAGEMENT_ACCOUNT, build_archive, invoke, lambda_env, policy_data, scheduled_event,
+                            with_vars)
 from rootguard_filters.sandbox.seed import seed_organization
 
 HANDLER = "rootguard_filters.lambda_handler.run"
@@ -33,8 +34,13 @@ def _member_function(sandbox, tmp_path_factory):
     member_iam = session.client("iam", endpoint_url=sandbox.endpoint_url, aws_access_key_id=creds["AccessKeyId"],
                                 aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
     member_iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps(TRUST))
+    # the findings queue c7n-mailer reads (the deployed policy notifies on a flagged account)
+    session.client("sqs", endpoint_url=sandbox.endpoint_url, aws_access_key_id=creds["AccessKeyId"],
+                   aws_secret_access_key=creds["SecretAccessKey"],
+                   aws_session_token=creds["SessionToken"]).create_queue(QueueName="rootguard-alerts")
     out = tmp_path_factory.mktemp("periodic-out")
-    _, path = build_archive(policy_data("deploy/periodic.yml", POLICY), tmp_path_factory.mktemp("archive"), out)
+    data = with_vars(policy_data("deploy/periodic.yml", POLICY), f"arn:aws:sqs:us-east-1:{member}:rootguard-alerts")
+    _, path = build_archive(data, tmp_path_factory.mktemp("archive"), out)
     # the function's own credentials: the member's execution role
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/{LAMBDA_ROLE}", RoleSessionName=POLICY)["Credentials"]
     function_env = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
