@@ -16,9 +16,17 @@ evidence with ``ok``/``value``/``error``), so a trail broken at its first link c
 - ``subscriptions(topic_arn)``: ListSubscriptionsByTopic ``Subscriptions`` (NotFound: no such topic)
 - ``topic_attributes(topic_arn)``: GetTopicAttributes, only when subscriptions are not read
 
+- ``for_account(account_id)`` (optional): Evidence whose value is a reader of the same shape for
+  another account (the owner of an organization trail), or the failure saying what access is missing
+
 The first complete chain wins. Otherwise each trail reports its first broken link (for a trail with
 several filters or alarms, the link reached furthest along the chain); an unreadable link (API error,
-another account's trail or log group) makes the trail, and then the account, could-not-evaluate.
+an owner account that cannot be read) makes the trail, and then the account, could-not-evaluate.
+
+A trail owned by another account (an organization trail: its ARN and log group carry the management
+account's id) is judged by the same walk in the owner account, through ``for_account``. When the owner
+cannot be read, what the member itself may read of the trail (GetTrailStatus with the trail's ARN is
+documented for members) still proves a broken trail; anything else is could-not-evaluate.
 """
 import re
 from dataclasses import asdict, dataclass, replace
@@ -68,6 +76,7 @@ class Chain:
     topic_arn: str
     subscription_protocols: Optional[tuple]   # None when confirmation was not required
     pattern_also_alarms_on: tuple = ()        # what the pattern matches beyond root usage
+    owner_account: Optional[str] = None       # the account holding the chain, when not the one judged
 
 
 def arn_parts(arn):
@@ -145,19 +154,31 @@ def _describe_recorded(recorded):
     return "only read-only management events" if recorded == {"true"} else "only write management events"
 
 
-def trail_problem(trail, account_id, reader):
-    """The first broken link of the trail itself (up to its log group), or None when it holds."""
+def trail_location(trail):
+    """(Broken | None, trail owner account, LogGroup) from the trail's own description."""
     arn = trail.get("TrailARN") or trail.get("Name")
     if not trail.get("IsMultiRegionTrail"):
         return Broken("trail", "trail is single-region: root usage in other regions (and us-east-1 "
-                               "console sign-ins, unless it lives there) is not recorded")
+                               "console sign-ins, unless it lives there) is not recorded"), None, None
     if not trail.get("CloudWatchLogsLogGroupArn"):
-        return Broken("cloudwatch-logs", "trail does not deliver to CloudWatch Logs")
+        return Broken("cloudwatch-logs", "trail does not deliver to CloudWatch Logs"), None, None
     try:
         owner = arn_parts(arn)[3]
         log_group = parse_log_group_arn(trail["CloudWatchLogsLogGroupArn"])
     except ValueError as error:
-        return Broken("cloudwatch-logs", f"unreadable trail: {error}", unknown=True)
+        return Broken("cloudwatch-logs", f"unreadable trail: {error}", unknown=True), None, None
+    return None, owner, log_group
+
+
+def trail_problem(trail, account_id, reader):
+    """The first broken link of the trail itself (up to its log group), or None when it holds.
+
+    Only for a chain held in ``account_id``: a trail or log group of another account is unknown here
+    (``decide_root_usage_alarm`` reads those in their owner account).
+    """
+    problem, owner, log_group = trail_location(trail)
+    if problem:
+        return problem
     if owner != account_id:
         kind = "organization trail" if trail.get("IsOrganizationTrail") else "trail"
         return Broken("trail", f"{kind} owned by account {owner}: its status, log group, metric filters "
@@ -165,6 +186,11 @@ def trail_problem(trail, account_id, reader):
     if log_group.account_id != account_id:
         return Broken("cloudwatch-logs", f"log group {log_group.name} is in account {log_group.account_id}: "
                                          f"its metric filters and alarms must be read there", unknown=True)
+    return recording_problem(trail, reader)
+
+
+def recording_problem(trail, reader):
+    """Whether the trail logs and records read and write management events, read through ``reader``."""
     status = reader.trail_status(trail)
     if not status.ok:
         return Broken("logging", status.error, unknown=True)
@@ -330,11 +356,46 @@ class _Walk:
         self.exclude_assumed_root_ok = exclude_assumed_root_ok
 
     def trail(self, trail):
-        """(Chain, []) or (None, [Broken, ...]) for one trail."""
-        problem = trail_problem(trail, self.account_id, self.reader)
+        """(Chain, [], owner) or (None, [Broken, ...], owner) for one trail; ``owner`` is the other
+        account whose chain was judged (an organization trail), else None."""
+        problem, owner, log_group = trail_location(trail)
+        if problem:
+            return None, [problem], None
+        if owner == self.account_id and log_group.account_id == self.account_id:
+            problem = recording_problem(trail, self.reader)
+            if problem:
+                return None, [problem], None
+            return (*self.log_group_chain(trail, log_group), None)
+        return (*self.owner_chain(trail, owner, log_group), log_group.account_id)
+
+    def owner_chain(self, trail, owner, log_group):
+        """The chain of a trail owned by another account, walked in that account."""
+        if owner != log_group.account_id:
+            # CloudTrail delivers only to a log group of the trail's own account: unreadable as stated.
+            return None, [Broken("cloudwatch-logs", f"log group {log_group.name} is in account "
+                                                    f"{log_group.account_id}, not in the trail's account {owner}: "
+                                                    f"its metric filters and alarms must be read there",
+                                 unknown=True)]
+        owner_reader, missing = _owner_reader(self.reader, owner)
+        if owner_reader is None:
+            # The member may still read the trail's status: a trail that does not log is broken for sure.
+            problem = recording_problem(trail, self.reader)
+            if problem and not problem.unknown:
+                return None, [problem]
+            return None, [Broken("metric-filter", f"log group {log_group.name} and its metric filters, alarms "
+                                                  f"and topics are in owner account {owner}: {missing}",
+                                 unknown=True)]
+        walk = _Walk(owner, owner_reader, self.require_confirmed, self.exclude_assumed_root_ok)
+        problem = recording_problem(trail, owner_reader)
         if problem:
             return None, [problem]
-        log_group = parse_log_group_arn(trail["CloudWatchLogsLogGroupArn"])
+        chain, problems = walk.log_group_chain(trail, log_group)
+        if chain:
+            chain = replace(chain, owner_account=owner)
+        return chain, problems
+
+    def log_group_chain(self, trail, log_group):
+        """(Chain, []) or (None, [Broken, ...]) from the trail's log group on, read in this walk's account."""
         filters = self.reader.metric_filters(log_group.region, log_group.name)
         if not filters.ok:
             return None, [Broken("metric-filter", filters.error, unknown=True)]
@@ -433,24 +494,46 @@ def decide_root_usage_alarm(account_id, reader, require_confirmed_subscription=T
     walk = _Walk(account_id, reader, require_confirmed_subscription, exclude_assumed_root_ok)
     reports = []
     for trail in trails.value:
-        chain, problems = walk.trail(trail)
+        chain, problems, owner = walk.trail(trail)
         arn = trail.get("TrailARN") or trail.get("Name")
         if chain:
             return compliant(_describe_chain(chain), chain=asdict(chain))
         first = headline(problems)
-        reports.append({"trail": arn, "home_region": trail.get("HomeRegion"), "link": first.link,
-                        "reason": first.reason, "unknown": first.unknown,
+        reports.append({"trail": arn, "home_region": trail.get("HomeRegion"),
+                        "organization_trail": bool(trail.get("IsOrganizationTrail")), "owner_account": owner,
+                        "link": first.link, "reason": first.reason, "unknown": first.unknown,
                         "problems": [asdict(p) for p in problems]})
     reason = "no complete root-usage alarm chain: " + "; ".join(
-        f"trail {r['trail']}: {r['reason']}" for r in reports)
+        f"{_describe_trail(r)}: {r['reason']}" for r in reports)
     if any(r["unknown"] for r in reports):
         return could_not_evaluate(reason, trails=reports)
     return non_compliant(reason, trails=reports)
 
 
+def _owner_reader(reader, account_id):
+    """(reader of ``account_id``, None) or (None, what access is missing)."""
+    for_account = getattr(reader, "for_account", None)
+    if for_account is None:
+        return None, f"this run has no way to read account {account_id}"
+    access = for_account(account_id)
+    return (access.value, None) if access.ok else (None, access.error)
+
+
+def _describe_trail(report):
+    kind = "organization trail" if report["organization_trail"] else "trail"
+    owner = f" (chain in owner account {report['owner_account']})" if report["owner_account"] else ""
+    return f"{kind} {report['trail']}{owner}"
+
+
 def _describe_chain(chain):
     subscribers = (f"confirmed {', '.join(chain.subscription_protocols)} subscription(s)"
                    if chain.subscription_protocols else "subscriptions not checked")
+    if chain.owner_account:
+        return (f"root usage alarms through the organization trail {chain.trail_arn}, chain in owner account "
+                f"{chain.owner_account}: log group {chain.log_group} "
+                f"({chain.log_group_region}) -> metric filter '{chain.filter_name}' "
+                f"[{chain.filter_pattern}] -> alarm '{chain.alarm_name}' on "
+                f"{chain.metric_namespace}/{chain.metric_name} -> SNS topic {chain.topic_arn} with {subscribers}")
     return (f"root usage alarms through trail {chain.trail_arn} -> log group {chain.log_group} "
             f"({chain.log_group_region}) -> metric filter '{chain.filter_name}' "
             f"[{chain.filter_pattern}] -> alarm '{chain.alarm_name}' on "

@@ -32,6 +32,7 @@ from moto.core.errors import ErrorShape
 from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
 from moto.iam.models import get_account_id_from, iam_backends
+from moto.logs.models import logs_backends
 from moto.organizations.models import FakeServiceAccess, organizations_backends
 from moto.sns.models import sns_backends
 from werkzeug.wrappers import Response
@@ -741,6 +742,12 @@ def assume_role(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response 
     parts = role_arn.split(":")
     if len(parts) > 4 and parts[4] in mw.state.unassumable:
         raise access_denied(call, "sts:AssumeRole", role_arn)
+    # moto assumes any role, existing or not; AWS denies a role that does not exist. Checked in
+    # organization accounts only, whose roles the seed (or moto's CreateAccount) made.
+    if len(parts) > 5 and parts[5].startswith("role/") and organization_of(parts[4]) is not None:
+        name = parts[5].rsplit("/", 1)[-1]
+        if not any(role.name == name for role in iam_backends[parts[4]]["global"].roles.values()):
+            raise access_denied(call, "sts:AssumeRole", role_arn)
     return None
 
 
@@ -880,19 +887,65 @@ def get_topic_attributes(mw: RootGuardMiddleware, call: Call, environ: dict) -> 
 # ---------------------------------------------------------------- CloudTrail: ARNs across regions
 
 
+def organization_trails(account_id: str, region: str) -> list[Any]:
+    """The organization trails a member account sees in ``region``: its management account's
+    multi-region organization trails, and those homed in ``region`` (moto shows a member none)."""
+    org = organization_of(account_id)
+    if org is None or org[1] == account_id or org[1] not in cloudtrail_backends:
+        return []
+    return [trail for backend in cloudtrail_backends[org[1]].values() for trail in backend.trails.values()
+            if trail.is_org_trail and (trail.is_multi_region or trail.region_name == region)]
+
+
+@fillin("cloudtrail", "DescribeTrails")
+def describe_trails(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response | None:
+    # A member's DescribeTrails (shadow trails included, the default) lists the organization trail
+    # with the owner's ARN, HomeRegion, IsOrganizationTrail and the owner's log group ARN.
+    shadows = call.params.get("includeShadowTrails", True)
+    org_trails = organization_trails(call.account_id, call.region) if shadows else []
+    if not org_trails:
+        return None
+    own = cloudtrail_backends[call.account_id][call.region].describe_trails(include_shadow_trails=True)
+    trails = [t.description(include_region=True) for t in [*own, *org_trails]]
+    wanted = call.params.get("trailNameList") or []
+    if wanted:
+        trails = [t for t in trails if t["Name"] in wanted or t["TrailARN"] in wanted]
+    return render("cloudtrail", "DescribeTrails", {"trailList": trails})
+
+
 @fillin("cloudtrail", "GetEventSelectors", "GetTrailStatus", "GetInsightSelectors")
-def trail_by_arn(mw: RootGuardMiddleware, call: Call, environ: dict) -> None:
+def trail_by_arn(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response | None:
     # Real AWS resolves a multi-region trail's ARN from any region; moto only in the home region,
     # so re-sign the request's credential scope for the home region before moto sees it.
     name = call.params.get("TrailName") or call.params.get("Name") or ""
     parts = name.split(":")
-    if not name.startswith("arn:") or len(parts) < 6 or parts[3] == call.region:
+    if not name.startswith("arn:") or len(parts) < 6:
+        return None
+    if call.operation == "GetTrailStatus" and parts[4] != call.account_id:
+        # Documented for members: the organization trail's status, given its full ARN. (Whether a
+        # member may call GetEventSelectors on it is not: the sandbox answers TrailNotFound, as moto.)
+        trail = next((t for t in organization_trails(call.account_id, call.region) if t.arn == name), None)
+        if trail is not None:
+            return render("cloudtrail", "GetTrailStatus", trail.status.description())
+        return None
+    if parts[3] == call.region:
         return None
     home, owner = parts[3], parts[4]
     trails = cloudtrail_backends[owner][home].trails.values() if owner in cloudtrail_backends else []
     if any(t.arn == name and t.is_multi_region for t in trails):
         environ["HTTP_AUTHORIZATION"] = environ["HTTP_AUTHORIZATION"].replace(
             f"/{call.region}/cloudtrail/", f"/{home}/cloudtrail/")
+    return None
+
+
+@fillin("logs", "PutMetricFilter")
+def put_metric_filter(mw: RootGuardMiddleware, call: Call, environ: dict) -> None:
+    # AWS replaces a log group's metric filter of the same name; moto appends a second one.
+    group, name = call.params.get("logGroupName"), call.params.get("filterName")
+    if group and name and call.account_id in logs_backends:
+        backend = logs_backends[call.account_id][call.region]
+        if any(f["filterName"] == name and f["logGroupName"] == group for f in backend.filters.metric_filters):
+            backend.delete_metric_filter(name, group)
     return None
 
 

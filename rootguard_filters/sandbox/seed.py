@@ -16,10 +16,14 @@ from rootguard_filters.sandbox.server import FAKE_CREDENTIALS, ControlClient
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account, the caller with fake credentials
 REGION = "us-east-1"
-MEMBER_ROLE = "OrganizationAccountAccessRole"
-# AWS creates no OrganizationAccountAccessRole in the management account; c7n-org still needs a role
-# (or a profile) for every account, so the seed creates this one there.
-MANAGEMENT_ROLE = "rootguard-audit"  # the audit role's name everywhere (iam/stackset-audit-role.yml)
+MEMBER_ROLE = "OrganizationAccountAccessRole"   # what the seed itself uses to reach members
+# The audit role of the same name in every account, as iam/stackset-audit-role.yml makes it (a
+# StackSet in the members, a stack in the management account): accounts.yml names it for c7n-org,
+# and root-usage-alarm reads an organization trail's chain through the management account's copy.
+AUDIT_ROLE = "rootguard-audit"
+MANAGEMENT_ROLE = AUDIT_ROLE
+ORGANIZATION_TRAIL = "organization-trail"
+ORGANIZATION_LOG_GROUP = "aws-cloudtrail-logs-organization"
 ROOT_USAGE_PATTERN = '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
 DENY_ROOT_SCP = {
     "Version": "2012-10-17",
@@ -131,20 +135,31 @@ class _Seeder:
         self.org.move_account(AccountId=account_id, SourceParentId=root_id, DestinationParentId=parent_id)
         return account_id
 
-    def alarm_chain(self, creds: dict[str, str] | None, account_id: str, confirmed: bool) -> None:
-        """Multi-region trail -> log group -> CIS metric filter -> alarm -> SNS topic -> subscription."""
-        bucket, group = f"cloudtrail-{account_id}", "aws-cloudtrail-logs-root-usage"
+    def audit_role(self, creds: dict[str, str] | None) -> None:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                 "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:root"}}]}
+        self.client("iam", creds).create_role(RoleName=AUDIT_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+
+    def alarm_chain(self, creds: dict[str, str] | None, account_id: str, confirmed: bool,
+                    organization: bool = False) -> None:
+        """Multi-region trail -> log group -> CIS metric filter -> alarm -> SNS topic -> subscription.
+
+        ``organization``: the trail is the organization trail (management account only), which every
+        member's DescribeTrails then lists (the sandbox's fill-in, as AWS shows it)."""
+        name = ORGANIZATION_TRAIL if organization else "management-events"
+        bucket = f"cloudtrail-{account_id}"
+        group = ORGANIZATION_LOG_GROUP if organization else "aws-cloudtrail-logs-root-usage"
         self.client("s3", creds).create_bucket(Bucket=bucket)
         logs = self.client("logs", creds)
         logs.create_log_group(logGroupName=group)
         trail = self.client("cloudtrail", creds)
-        trail.create_trail(Name="management-events", S3BucketName=bucket, IsMultiRegionTrail=True,
-                           IncludeGlobalServiceEvents=True,
+        trail.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=True,
+                           IncludeGlobalServiceEvents=True, IsOrganizationTrail=organization,
                            CloudWatchLogsLogGroupArn=f"arn:aws:logs:{REGION}:{account_id}:log-group:{group}:*",
                            CloudWatchLogsRoleArn=f"arn:aws:iam::{account_id}:role/CloudTrailToCloudWatchLogs")
-        trail.put_event_selectors(TrailName="management-events", EventSelectors=[
+        trail.put_event_selectors(TrailName=name, EventSelectors=[
             {"ReadWriteType": "All", "IncludeManagementEvents": True}])
-        trail.start_logging(Name="management-events")
+        trail.start_logging(Name=name)
         logs.put_metric_filter(logGroupName=group, filterName="RootAccountUsage", filterPattern=ROOT_USAGE_PATTERN,
                                metricTransformations=[{"metricName": "RootAccountUsageCount",
                                                        "metricNamespace": "CISBenchmark", "metricValue": "1"}])
@@ -178,13 +193,11 @@ class _Seeder:
                                           PhoneNumber="+12065550100")
 
     def management(self) -> None:
+        self.audit_role(None)
         iam = self.client("iam")
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                 "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT_ID}:root"}}]}
-        iam.create_role(RoleName=MANAGEMENT_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
         iam.enable_organizations_root_credentials_management()
         iam.enable_organizations_root_sessions()
-        self.alarm_chain(None, MANAGEMENT_ACCOUNT_ID, confirmed=True)
+        self.alarm_chain(None, MANAGEMENT_ACCOUNT_ID, confirmed=True, organization=True)
         self.contacts(None)
 
 
@@ -200,8 +213,7 @@ _Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar("tag:
 
 
 def _entry(account_id: str, name: str, posture: str, ou_path: str) -> dict[str, Any]:
-    role = MANAGEMENT_ROLE if account_id == MANAGEMENT_ACCOUNT_ID else MEMBER_ROLE
-    return {"account_id": account_id, "name": name, "role": f"arn:aws:iam::{account_id}:role/{role}",
+    return {"account_id": account_id, "name": name, "role": f"arn:aws:iam::{account_id}:role/{AUDIT_ROLE}",
             "regions": [REGION], "tags": [f"posture:{posture}", f"ou:{ou_path}"]}
 
 
@@ -211,8 +223,13 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
 
     members: postures to create (default: one account per posture in POSTURES; repeats get -2, -3 names).
     size: instead, N generated member accounts over two levels of OUs, root facts only (fast).
+    The management account owns the organization trail and its complete alarm chain; members rely on it
+    (their only trail), except "broken-alarm-chain", which also has its own chain, broken (pending
+    subscription). Every account has the audit role AUDIT_ROLE that accounts.yml names.
     Returns {organization_id, management_account_id, root_id, scp_policy_id, ous, accounts, accounts_yml,
-    expected_json, approvals}; accounts maps account id -> {name, posture, ou_path, scp_covered, assumable, alarm_chain}.
+    expected_json, approvals}; accounts maps account id -> {name, posture, ou_path, scp_covered, assumable, alarm_chain,
+    alarm_chain_via}: alarm_chain says whether a complete chain covers the account, alarm_chain_via
+    whose ("organization" or "own").
     """
     seeder = _Seeder(endpoint_url)
     org_id, root_id = seeder.organization()
@@ -227,7 +244,7 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
 
     accounts: dict[str, dict[str, Any]] = {MANAGEMENT_ACCOUNT_ID: {
         "name": "management", "posture": "management", "ou_path": "Root", "scp_covered": False,
-        "assumable": True, "alarm_chain": True}}
+        "assumable": True, "alarm_chain": True, "alarm_chain_via": "own"}}
     facts = {MANAGEMENT_ACCOUNT_ID: root_facts_for("compliant", seeder.now)}
     if size is None:
         seen: dict[str, int] = {}
@@ -242,7 +259,9 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
             name, path, posture = item
             account_id = seeder.account(name, ous[path], root_id)
             creds = seeder.member_creds(account_id)
-            seeder.alarm_chain(creds, account_id, confirmed=posture != "broken-alarm-chain")
+            seeder.audit_role(creds)
+            if posture == "broken-alarm-chain":   # its own chain, beside the organization trail
+                seeder.alarm_chain(creds, account_id, confirmed=False)
             seeder.contacts(creds)
             seeder.admin_path(creds, admin_user_without_mfa=posture == "broken-alarm-chain")
             return account_id
@@ -253,19 +272,24 @@ def seed_organization(endpoint_url: str, out_dir: str, members: list[str] | None
             facts[account_id] = root_facts_for(posture, seeder.now)
             accounts[account_id] = {"name": name, "posture": posture, "ou_path": f"Root/{path}",
                                     "scp_covered": path.split("/")[0] in SCP_TARGETS,
-                                    "assumable": posture != "unassumable", "alarm_chain": posture != "broken-alarm-chain"}
+                                    "assumable": posture != "unassumable", "alarm_chain": True,
+                                    "alarm_chain_via": "organization"}
     else:
         leaves = [p for p in paths if "/" in p]
         plan = [(f"member-{n + 1:04d}", leaves[n % len(leaves)], SIZE_POSTURES[n % len(SIZE_POSTURES)])
                 for n in range(size)]
         # Calls overlap on the threaded server; account ids come back in plan order.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            ids = list(pool.map(lambda item: seeder.account(item[0], ous[item[1]], root_id), plan))
+            def generated(item: tuple[str, str, str]) -> str:
+                account_id = seeder.account(item[0], ous[item[1]], root_id)
+                seeder.audit_role(seeder.member_creds(account_id))
+                return account_id
+            ids = list(pool.map(generated, plan))
         for account_id, (name, path, posture) in zip(ids, plan):
             facts[account_id] = root_facts_for(posture, seeder.now)
             accounts[account_id] = {"name": name, "posture": posture, "ou_path": f"Root/{path}",
                                     "scp_covered": path.split("/")[0] in SCP_TARGETS,
-                                    "assumable": True, "alarm_chain": False}
+                                    "assumable": True, "alarm_chain": True, "alarm_chain_via": "organization"}
     seeder.control.bulk_root_facts(facts)
     for account_id, info in accounts.items():
         if not info["assumable"]:

@@ -55,6 +55,8 @@ def test_audit_policy_permissions_are_exactly_the_chain_reads():
     ({"require-confirmed-subscription": "yes"}, "require-confirmed-subscription"),
     ({"exclude-assumed-root-ok": 1}, "exclude-assumed-root-ok"),
     ({"log-account-role": "audit"}, "log-account-role"),
+    ({"owner-role": "rootguard-audit"}, "rootguard-audit"),
+    ({"owner-role": "arn:aws:iam::{account}:role/audit"}, "owner-role"),
 ])
 def test_filter_schema_rejects_bad_options(filter_options, bad, custodian_schema):
     policy = {"name": "p", "resource": "aws.account", "filters": [{"type": "root-usage-alarm", **filter_options}]}

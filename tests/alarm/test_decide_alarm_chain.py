@@ -29,7 +29,7 @@ class TestCompleteChain:
             "filter_name": "root-usage", "filter_pattern": CIS_PATTERN,
             "metric_namespace": "CISBenchmark", "metric_name": "RootAccountUsage",
             "alarm_name": "root-usage", "topic_arn": TOPIC_ARN, "subscription_protocols": ("email",),
-            "pattern_also_alarms_on": ("AssumeRoot session actions",)}
+            "pattern_also_alarms_on": ("AssumeRoot session actions",), "owner_account": None}
         assert TRAIL_ARN in verdict.reason and "'root-usage'" in verdict.reason
 
     def test_reordered_requoted_pattern_covers(self):
@@ -154,15 +154,18 @@ class TestTrailLinks:
         assert only_trail(verdict)["link"] == "cloudwatch-logs"
         assert "does not deliver to CloudWatch Logs" in verdict.reason
 
-    def test_organization_trail_of_the_management_account_is_could_not_evaluate(self):
+    def test_organization_trail_without_a_way_into_the_owner_is_could_not_evaluate(self):
         world = World()
         org_arn = f"arn:aws:cloudtrail:{REGION}:{OTHER_ACCOUNT}:trail/org"
         world.trail_list = [trail(arn=org_arn, organization=True,
                                   log_group_arn=f"arn:aws:logs:{REGION}:{OTHER_ACCOUNT}:log-group:org:*")]
+        world.statuses = {org_arn: {"IsLogging": True}}
         verdict = decide(world)
         assert verdict.status == COULD_NOT_EVALUATE
-        assert f"organization trail owned by account {OTHER_ACCOUNT}" in verdict.reason
-        assert [call for call, _ in world.calls] == ["DescribeTrails"]
+        assert f"organization trail {org_arn} (chain in owner account {OTHER_ACCOUNT})" in verdict.reason
+        assert f"in owner account {OTHER_ACCOUNT}: this run has no way to read account" in verdict.reason
+        # the member reads what it may of the trail, and nothing of the owner's log group
+        assert "DescribeMetricFilters" not in [call for call, _ in world.calls]
 
     def test_organization_trail_owned_by_this_account_is_evaluated(self):
         world = World()

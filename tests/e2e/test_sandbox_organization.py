@@ -25,8 +25,8 @@ EXPECTED = {
                         "root-credentials-management-disabled": NA, "root-session-unapproved": NC},
     "virtual-mfa-only": {"root-mfa-not-hardware": NC, "root-credentials-management-disabled": NA,
                          "root-session-unapproved": NC},
-    "broken-alarm-chain": {"root-usage-alarm-missing": NC, "root-credentials-management-disabled": NA,
-                           "admin-users-without-mfa": NC},
+    # its own chain is broken (pending subscription); the organization trail's chain covers it
+    "broken-alarm-chain": {"root-credentials-management-disabled": NA, "admin-users-without-mfa": NC},
     "outside-scp": {"root-scp-missing": NC, "root-credentials-management-disabled": NA,
                     "root-session-unapproved": NC},
     "root-credentials-removed": {"root-credentials-management-disabled": NA},
@@ -76,7 +76,6 @@ def test_non_compliant_cells_say_why(demo_run):
     ids = postures(expected)
     assert "virtual" in matrix.cell(ids["virtual-mfa-only"], "root-mfa-not-hardware").reason
     assert "3 days ago" in matrix.cell(ids["root-access-key"], "root-recently-used").reason
-    assert "pending" in matrix.cell(ids["broken-alarm-chain"], "root-usage-alarm-missing").reason.lower()
     # break-glass: the seed's register approves some root sessions and not others
     assert "no approval for account" in matrix.cell(ids["root-access-key"], "root-session-unapproved").reason
     assert "dual control" in matrix.cell(ids["outside-scp"], "root-session-unapproved").reason
@@ -98,6 +97,18 @@ def test_sessions_review_lists_every_root_session_with_its_approval(demo_run):
     assert failed.count("ConsoleLogin") == 3 and "PasswordRecoveryRequested" in failed
     assert len(review["registers"]) == 1 and list(review["registers"].values())[0]
     assert "CHG-1002" in render_csv(review)
+
+
+def test_members_rely_on_the_organization_trail_and_their_cells_name_its_chain(demo_run):
+    _, expected, matrix = demo_run
+    for account_id, info in expected.items():
+        if info["posture"] in ("management", "unassumable"):
+            continue
+        cell = matrix.cell(account_id, "root-usage-alarm-missing")
+        assert cell.status == C, info["posture"]
+        assert ("organization trail arn:aws:cloudtrail:us-east-1:123456789012:trail/organization-trail, "
+                "chain in owner account 123456789012") in cell.reason, cell.reason
+        assert "aws-cloudtrail-logs-organization" in cell.reason and "confirmed email" in cell.reason
 
 
 def test_html_report_is_written(demo_run):

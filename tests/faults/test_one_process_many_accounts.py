@@ -17,7 +17,8 @@ EXPECTED = {
     "root-access-key": {"root-access-keys-present": NC, "root-recently-used": NC,
                         "root-credentials-management-disabled": NA},
     "virtual-mfa-only": {"root-mfa-not-hardware": NC, "root-credentials-management-disabled": NA},
-    "broken-alarm-chain": {"root-usage-alarm-missing": NC, "root-credentials-management-disabled": NA},
+    # its own chain is broken; the organization trail's chain (management account) covers it
+    "broken-alarm-chain": {"root-credentials-management-disabled": NA},
     "management": {},
 }
 # opposite postures back to back, the management account (chain complete) in the middle
@@ -72,13 +73,19 @@ def test_each_account_gets_its_own_verdicts(worker):
 
 
 def test_an_accounts_evidence_is_released_when_c7n_drops_its_session(worker):
-    assert worker["held_after"] == [set()] * len(ORDER)
+    # only the organization trail's chain, read once in the management account through the owner role,
+    # is kept for the members that rely on it (once per process, by design)
+    management = str(worker["by_posture"]["management"]["account_id"])
+    assert all(held <= {management} for held in worker["held_after"]), worker["held_after"]
 
 
 def test_one_assume_role_per_account_and_the_pack_adds_none(worker):
-    for posture, calls in worker["calls"].items():
-        assume = sum(n for (_, service, op), n in calls.items() if (service, op) == ("sts", "AssumeRole"))
-        assert assume == 1, (posture, calls)
+    # c7n-org's one per account; the pack adds the management account's role, to read the organization
+    # trail's chain the members rely on: once, and once more after the management account's own run
+    # (releasing that account's evidence releases the owner reads too)
+    counts = {posture: sum(n for (_, service, op), n in calls.items() if (service, op) == ("sts", "AssumeRole"))
+              for posture, calls in worker["calls"].items()}
+    assert all(n in (1, 2) for n in counts.values()) and sum(counts.values()) - len(ORDER) <= 2, counts
 
 
 def test_calls_of_a_member_account_are_exactly_the_ones_its_verdicts_need(worker):
@@ -90,12 +97,8 @@ def test_calls_of_a_member_account_are_exactly_the_ones_its_verdicts_need(worker
         "iam.ListVirtualMFADevices": 1,       # root has MFA: virtual or hardware?
         "iam.GetCredentialReport": 2,         # ReportNotPresent, then the report
         "iam.GenerateCredentialReport": 1,
-        "cloudtrail.DescribeTrails": 1,       # the alarm chain, one call per link
-        "cloudtrail.GetTrailStatus": 1,
-        "cloudtrail.GetEventSelectors": 1,
-        "logs.DescribeMetricFilters": 1,
-        "cloudwatch.DescribeAlarmsForMetric": 1,
-        "sns.ListSubscriptionsByTopic": 1,
+        "cloudtrail.DescribeTrails": 1,       # its only trail is the organization trail: the chain's
+                                              # other links are read (once) in the management account
         "iam.ListOrganizationsFeatures": 1,   # a member: not-applicable
         "account.GetAlternateContact": 2,     # SECURITY, OPERATIONS
     })

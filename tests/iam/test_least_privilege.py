@@ -147,10 +147,15 @@ def test_stackset_template_attaches_exactly_the_audit_policy_and_trusts_the_give
     role = template["Resources"]["AuditRole"]["Properties"]
     [inline] = role["Policies"]
     assert inline["PolicyDocument"] == json.loads((IAM / "audit-role.json").read_text())
-    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    trust, member_functions = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRole"
     assert "${TrustedAccountId}" in trust["Principal"]["AWS"]["Sub"]
     assert "TrustedAccountId" in template["Parameters"]
+    # only in the management account's stack, when OrganizationId is given: members' Lambda roles
+    condition, statement, otherwise = member_functions["Fn::If"]
+    assert condition == "TrustMemberFunctions" and otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    assert template["Parameters"]["OrganizationId"]["Default"] == ""
 
 
 @pytest.mark.skipif(not Path(bench.tool("cfn-lint")).exists(),
@@ -167,13 +172,14 @@ class CfnLoader(yaml.SafeLoader):
 
 def _short_form(loader, node, tag):
     if isinstance(node, yaml.SequenceNode):
-        return {tag: loader.construct_sequence(node)}
+        return {tag: loader.construct_sequence(node, deep=True)}
     return {tag: loader.construct_scalar(node)}
 
 
 for _tag in ("Ref", "Sub", "GetAtt"):
     CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, tag=_tag: _short_form(loader, node, tag))
-CfnLoader.add_constructor("!Equals", lambda loader, node: _short_form(loader, node, "Fn::Equals"))
+for _tag in ("Equals", "If", "Not"):
+    CfnLoader.add_constructor(f"!{_tag}", lambda loader, node, tag=_tag: _short_form(loader, node, f"Fn::{tag}"))
 
 
 def test_root_usage_alarm_without_subscription_check_reads_the_topic_instead():

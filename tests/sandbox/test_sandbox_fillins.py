@@ -312,3 +312,36 @@ def test_control_api_root_facts_over_http(fresh):
     control.bulk_root_facts({"111122223333": {"password_present": False}, "444455556666": RootFacts()})
     assert control.root_facts("111122223333")["password_present"] is False
     assert control.root_facts("111122223333")["mfa_devices"] == ["passkey"]
+
+
+def test_member_sees_the_organization_trail_as_aws_shows_it(fresh):
+    (member,) = make_org(fresh)
+    group_arn = f"arn:aws:logs:us-east-1:{MANAGEMENT}:log-group:org-trail:*"
+    client(fresh, "s3").create_bucket(Bucket="org-trail")
+    trails = client(fresh, "cloudtrail")
+    arn = trails.create_trail(Name="org", S3BucketName="org-trail", IsMultiRegionTrail=True,
+                              IsOrganizationTrail=True, CloudWatchLogsLogGroupArn=group_arn,
+                              CloudWatchLogsRoleArn=f"arn:aws:iam::{MANAGEMENT}:role/ct")["TrailARN"]
+    trails.start_logging(Name="org")
+    for region in ("us-east-1", "eu-west-1"):
+        member_trails = member_client(fresh, member, "cloudtrail", region)
+        (trail,) = member_trails.describe_trails()["trailList"]
+        assert trail["TrailARN"] == arn and arn.split(":")[4] == MANAGEMENT
+        assert trail["IsOrganizationTrail"] and trail["HomeRegion"] == "us-east-1"
+        assert trail["CloudWatchLogsLogGroupArn"] == group_arn
+        assert member_trails.describe_trails(includeShadowTrails=False)["trailList"] == []
+        # GetTrailStatus with the full ARN is documented for members
+        assert member_trails.get_trail_status(Name=arn)["IsLogging"]
+    with pytest.raises(ClientError) as exc:
+        member_client(fresh, member, "cloudtrail").get_event_selectors(TrailName=arn)
+    assert error(exc)[0] == "TrailNotFoundException"
+
+
+def test_assume_role_denied_when_the_role_does_not_exist_in_an_organization_account(fresh):
+    (member,) = make_org(fresh)
+    sts = client(fresh, "sts")
+    sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="audit")
+    missing = f"arn:aws:iam::{MANAGEMENT}:role/rootguard-audit"
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=missing, RoleSessionName="audit")
+    assert error(exc) == ("AccessDenied", 403)

@@ -58,9 +58,11 @@ def scp_covered(sandbox, account_id, policy_id):
         target = parent["Id"]
 
 
-def alarm_chain_ok(sandbox, account_id):
+def alarm_chain_ok(sandbox, account_id, trail=None):
+    """Whether the account's own trail (or ``trail``, read in its owner account) has a complete chain."""
     trail_api = clients_for(sandbox, account_id, "cloudtrail")
-    (trail,) = trail_api.describe_trails()["trailList"]
+    if trail is None:
+        (trail,) = trail_api.describe_trails()["trailList"]
     assert trail["IsMultiRegionTrail"] and trail_api.get_trail_status(Name=trail["TrailARN"])["IsLogging"]
     selector = trail_api.get_event_selectors(TrailName=trail["TrailARN"])["EventSelectors"][0]
     assert selector["ReadWriteType"] == "All" and selector["IncludeManagementEvents"]
@@ -118,10 +120,18 @@ def test_root_credential_postures(sandbox, seeded):
 
 def test_alarm_chain_scp_and_contacts(sandbox, seeded):
     p = seeded["by_posture"]
-    for posture in ("compliant", "root-access-key", "virtual-mfa-only", "outside-scp", "root-credentials-removed"):
-        assert alarm_chain_ok(sandbox, p[posture]), posture
     assert alarm_chain_ok(sandbox, MANAGEMENT)
-    assert not alarm_chain_ok(sandbox, p["broken-alarm-chain"])
+    (org_trail,) = client(sandbox, "cloudtrail").describe_trails()["trailList"]
+    assert org_trail["IsOrganizationTrail"]
+    for posture in ("compliant", "root-access-key", "virtual-mfa-only", "outside-scp", "root-credentials-removed"):
+        # the organization trail is the member's only trail, shown as AWS shows it to a member
+        (trail,) = member_client(sandbox, p[posture], "cloudtrail").describe_trails()["trailList"]
+        assert trail == org_trail, posture
+        assert seeded["accounts"][p[posture]]["alarm_chain_via"] == "organization"
+    member_trails = member_client(sandbox, p["broken-alarm-chain"], "cloudtrail").describe_trails()["trailList"]
+    (own,) = [t for t in member_trails if not t["IsOrganizationTrail"]]
+    assert [t for t in member_trails if t["IsOrganizationTrail"]] == [org_trail]
+    assert not alarm_chain_ok(sandbox, p["broken-alarm-chain"], own)
 
     policy = client(sandbox, "organizations").describe_policy(PolicyId=seeded["scp_policy_id"])["Policy"]
     statement = json.loads(policy["Content"])["Statement"][0]
