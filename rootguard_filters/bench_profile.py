@@ -92,7 +92,7 @@ def main(argv=None):
         members = [a for a in accounts if str(a["account_id"]) != MANAGEMENT_ACCOUNT_ID]
         rootguard_filters.register()
         results = {}
-        for label, source in (("rootguard", REPO / "policies"), ("baseline", REPO / "bench" / "baseline.yml")):
+        for label, source in (("rootguard", REPO / "policies" / "account.yml"), ("baseline", REPO / "bench" / "baseline.yml")):
             results[label] = profile_pack(source, members, work / f"out-{label}", args.accounts)
     print(f"CPU seconds per account of this thread (mean of {args.accounts} member accounts, after a "
           f"warm-up account), c7n-org's run_account:")

@@ -46,7 +46,7 @@ def worker(tmp_path_factory):
         for account_id, info in seeded["accounts"].items():
             key = info["posture"] if info["posture"] not in by_posture else f"{info['posture']}-2"
             by_posture[key] = accounts[info["name"]]
-        policies, _ = bench.by_resource(bench.load_policies(bench.POLICY_DIR))
+        policies, _ = bench.by_resource(bench.load_policies(*bench.DAILY_POLICIES))
         env = {**bench.sandbox_env(sandbox.endpoint_url), "HOME": str(work / "home")}
         out = work / "out"
         held_after, calls = [], {}
