@@ -173,15 +173,7 @@ class _Tokens:
         return self._closure({0})
 
     def _closure(self, positions):
-        seen, todo = set(), list(positions)
-        while todo:
-            i = todo.pop()
-            if i in seen:
-                continue
-            seen.add(i)
-            if i < len(self.tokens) and self.tokens[i] == "*":
-                todo.append(i + 1)
-        return frozenset(seen)
+        return _closure(self.tokens, positions)
 
     def step(self, positions, char):
         nxt = set()
