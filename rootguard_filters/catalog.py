@@ -9,6 +9,10 @@ from dataclasses import dataclass
 SEVERITIES = ("Critical", "High", "Medium")
 
 
+DAILY = "daily"
+REVIEW = "review"
+
+
 @dataclass(frozen=True)
 class Control:
     id: str
@@ -21,6 +25,8 @@ class Control:
     remediation: str
     resource: str = "aws.account"   # aws.org-account controls run once, in the management account;
     #                                 aws.iam-user controls flag users, reported per account
+    cadence: str = DAILY            # "review": the break-glass review (policies/break-glass.yml), run as
+    #                                 often as root activity is reviewed; a report shows it only when it ran
 
     def policy_metadata(self):
         """The ``metadata`` block the control's policy carries (checked by tests)."""
@@ -145,6 +151,7 @@ CONTROLS = (
         remediation="Review the session in CloudTrail (rootguard sessions), record the approval in the "
                     "break-glass register (ticket, justification, two approvers, time window), and find out "
                     "why root was used without one.",
+        cadence=REVIEW,
     ),
     Control(
         id="root-only-admin",
@@ -157,6 +164,7 @@ CONTROLS = (
         remediation="Create an administrator path that is not root: an IAM Identity Center permission set "
                     "with AdministratorAccess assigned to the account, or a role your administrators assume "
                     "with MFA.",
+        cadence=REVIEW,
     ),
     Control(
         id="admin-users-without-mfa",
@@ -169,6 +177,7 @@ CONTROLS = (
         remediation="Assign an MFA device (prefer a passkey or security key) to each flagged user, or move "
                     "administrators to IAM Identity Center.",
         resource="aws.iam-user",
+        cadence=REVIEW,
     ),
 )
 

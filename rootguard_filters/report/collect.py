@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import yaml
 
-from rootguard_filters.catalog import CUSTODIAN_FILTERS, BY_ID, CONTROLS, SEVERITIES
+from rootguard_filters.catalog import CUSTODIAN_FILTERS, BY_ID, CONTROLS, REVIEW, SEVERITIES
 from rootguard_filters.verdict import (
     COMPLIANT, COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_APPLICABLE, STATUSES)
 
@@ -801,11 +801,20 @@ class _Collector:
                 self.add_org_control(control.id)
         self.check_resource_lists()
         run_anywhere = {control_id for (_, control_id) in self.found} | {r.policy for r in self.runs}
+        # The break-glass review runs on its own schedule (policies/break-glass.yml): a daily run's
+        # output does not hold it, and its controls are not run there rather than missing everywhere.
+        # The review's controls come as a set: once any of them ran, a missing one is not-evaluated.
+        review_ran = any(c.id in run_anywhere for c in CONTROLS if c.cadence == REVIEW)
+        controls = tuple(c for c in CONTROLS if c.cadence != REVIEW or review_ran)
+        skipped = [c.id for c in CONTROLS if c not in controls]
+        if skipped:
+            self.notes.append(f"not in this output (the break-glass review, policies/break-glass.yml, runs on "
+                              f"its own schedule): {', '.join(skipped)}")
         accounts = self.index.ordered()
         cells = {}
         for account in accounts:
             stopped = self.stopped_cause(account)
-            for control in CONTROLS:
+            for control in controls:
                 key = (account.key, control.id)
                 found = self.found.get((account, control.id))
                 if control.resource != ORG_RESOURCE and stopped and control.id in run_anywhere:
@@ -818,7 +827,7 @@ class _Collector:
                     cells[key] = self.missing_cell(account, control)
         starts = [r.started for r in self.runs if r.started is not None]
         ends = [r.ended for r in self.runs if r.ended is not None]
-        return Matrix(accounts, cells, CONTROLS, self.out, self.notes + self.no_output_notes(accounts, cells),
+        return Matrix(accounts, cells, controls, self.out, self.notes + self.no_output_notes(accounts, cells),
                       self.warnings,
                       min(starts) if starts else None, max(ends) if ends else None,
                       datetime.now(timezone.utc).timestamp())

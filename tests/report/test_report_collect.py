@@ -308,3 +308,26 @@ def test_org_pack_policy_trusts_member_verdicts_over_flags(tmp_path):
     assert matrix.cell(DEV, "root-scp-missing").status == "compliant"
     sandbox = matrix.cell(SANDBOX, "root-scp-missing")
     assert sandbox.status == "could-not-evaluate" and "no verdict recorded" in sandbox.reason
+
+
+def test_break_glass_review_not_run_is_left_out_with_a_note_not_missing_everywhere(tmp_path):
+    """A daily run (account.yml) holds no break-glass review: its controls are not columns of missing cells."""
+    out = str(tmp_path / "out")
+    account_run(out, "prod", PROD, "root-mfa-missing", "compliant", "MFA on")
+    matrix = collect(out)
+    review = {"root-session-unapproved", "root-only-admin", "admin-users-without-mfa"}
+    assert review.isdisjoint(c.id for c in matrix.controls)
+    assert matrix.cell(PROD, "root-session-unapproved") is None
+    assert any("break-glass" in note and "root-session-unapproved" in note for note in matrix.notes)
+    # daily controls that did not run stay not-evaluated: a missing daily policy is never hidden
+    assert matrix.cell(PROD, "alternate-contacts-missing").status == NOT_EVALUATED
+
+
+def test_break_glass_review_that_ran_is_reported(tmp_path):
+    out = str(tmp_path / "out")
+    account_run(out, "prod", PROD, "root-mfa-missing", "compliant", "MFA on")
+    account_run(out, "prod", PROD, "root-session-unapproved", "non-compliant", "1 root session unapproved")
+    matrix = collect(out)
+    assert matrix.cell(PROD, "root-session-unapproved").status == "non-compliant"
+    assert "root-only-admin" in {c.id for c in matrix.controls}
+    assert matrix.cell(PROD, "root-only-admin").status == NOT_EVALUATED
