@@ -137,8 +137,9 @@ class MemberRootCredentials(RootguardFilter):
     holding a password, key or certificate with fewer than N MFA devices (AWS allows up to 8: a
     second device keeps the account recoverable when one is lost). The management account (AssumeRoot
     targets members only) and accounts outside an organization are not-applicable: their root's
-    devices cannot be listed this way. Without options: any password, key or certificate flags. A member whose AssumeRoot or read fails is could-not-evaluate with the
-    reason; the others are still read. Needs centralized root access (RootSessions) enabled.
+    devices cannot be listed this way. Without options: any password, key or certificate flags. A
+    member whose AssumeRoot or read fails is could-not-evaluate with the reason; the others are still
+    read. Needs centralized root access (RootSessions) enabled.
 
     :example:
 
