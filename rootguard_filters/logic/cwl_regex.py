@@ -16,13 +16,14 @@ except ImportError:   # pragma: no cover - older Pythons
     import sre_constants
     import sre_parse
 
+from rootguard_filters.logic.pattern_errors import FilterPatternError
+
 ALLOWED = frozenset(string.ascii_letters + string.digits + ":_#=@/;,-" + "^$?[]{}|\\*+.")
 
 
 def read_regex(text, start, offset):
     """``(regex, end)`` of the ``%...%`` starting at ``text[start]``; FilterPatternError if it is
     unterminated or uses a character CloudWatch Logs rejects."""
-    from rootguard_filters.logic.filter_pattern import FilterPatternError
     end = text.find("%", start + 1)
     if end < 0:
         raise FilterPatternError("unterminated %regex%", offset + start)
@@ -32,7 +33,6 @@ def read_regex(text, start, offset):
 
 
 def validate(body, position):
-    from rootguard_filters.logic.filter_pattern import FilterPatternError
     if not body:
         raise FilterPatternError("empty %regex%", position)
     for index, char in enumerate(body):

@@ -13,7 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from rootguard_filters.logic import cwl_regex
+from rootguard_filters.logic import cwl_regex, text_pattern
+from rootguard_filters.logic.pattern_errors import FilterPatternError
+from rootguard_filters.logic.pattern_values import (
+    MAX_REGEXES, NUMBER, NumberValue, RegexValue, StringValue, read_quoted, wildcard_match,
+)
 
 # PutMetricFilter rejects longer patterns; also bounds parser work on hostile input.
 MAX_PATTERN_LENGTH = 1024
@@ -23,52 +27,17 @@ MAX_NESTING = 50
 RELATIONAL_OPERATORS = ("<", ">", "<=", ">=")
 IS_NULL, NOT_EXISTS, IS_TRUE, IS_FALSE = "IS NULL", "NOT EXISTS", "IS TRUE", "IS FALSE"
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
 # Property names: the guide allows alphanumerics, '-' and '_'.
 _PROPERTY = re.compile(r"[A-Za-z0-9_-]+")
 _INDEX = re.compile(r"\[(\d+)\]")
-# The guide: at most two regular expressions in one JSON or space-delimited pattern.
-MAX_REGEXES = 2
 # Characters that end a bare (unquoted) value.
 _BARE_STOP = set(" \t\r\n(){}\"&|=!<>")
-
-
-class FilterPatternError(ValueError):
-    """A pattern this module cannot parse; ``position`` is the 0-based offset of the problem."""
-
-    def __init__(self, message: str, position: int):
-        super().__init__(f"{message} (at position {position})")
-        self.message = message
-        self.position = position
 
 
 @dataclass(frozen=True)
 class Selector:
     """``$.a.b[0]``: ``path`` holds property names (str) and array indexes (int)."""
     path: tuple
-    text: str
-
-
-@dataclass(frozen=True)
-class StringValue:
-    """A quoted or bare string; ``*`` at its start or end is a wildcard."""
-    text: str
-
-
-@dataclass(frozen=True)
-class RegexValue:
-    """``%regex%``: matches a string field (or a number's text) anywhere unless anchored with ^ / $."""
-    text: str
-
-    @property
-    def compiled(self):
-        return cwl_regex.compile_regex(self.text)
-
-
-@dataclass(frozen=True)
-class NumberValue:
-    """A numeric literal; ``text`` is kept because an unquoted number also compares with string fields."""
-    value: float
     text: str
 
 
@@ -134,7 +103,7 @@ def _tokenize(body: str, offset: int) -> list:
             tokens.append(_Token("op", operator, position))
             i += len(operator)
         elif char == '"':
-            text, i = _read_quoted(body, i, offset)
+            text, i = read_quoted(body, i, offset)
             tokens.append(_Token("string", text, position))
         elif char == "%":
             text, i = cwl_regex.read_regex(body, i, offset)
@@ -148,23 +117,6 @@ def _tokenize(body: str, offset: int) -> list:
             tokens.append(_Token("selector" if char == "$" else "bare", body[i:end], position))
             i = end
     return tokens
-
-
-def _read_quoted(body: str, start: int, offset: int):
-    r"""Read a double-quoted string; ``\"`` and ``\\`` are the only escapes (the guide names none)."""
-    chars = []
-    i = start + 1
-    while i < len(body):
-        char = body[i]
-        if char == "\\" and i + 1 < len(body) and body[i + 1] in '"\\':
-            chars.append(body[i + 1])
-            i += 2
-        elif char == '"':
-            return "".join(chars), i + 1
-        else:
-            chars.append(char)
-            i += 1
-    raise FilterPatternError("unterminated quoted string", offset + start)
 
 
 def _parse_selector(token: _Token) -> Selector:
@@ -279,7 +231,7 @@ def _value(token: _Token):
     if token.kind == "regex":
         return RegexValue(token.text)
     # Only an unquoted literal can be a number: "400" in quotes stays a string.
-    if token.kind == "bare" and _NUMBER.match(token.text):
+    if token.kind == "bare" and NUMBER.match(token.text):
         return NumberValue(float(token.text), token.text)
     return StringValue(token.text)
 
@@ -294,7 +246,6 @@ def parse(pattern: str):
     stripped = pattern.strip()
     if stripped.startswith("{"):
         return parse_json(pattern)
-    from rootguard_filters.logic import text_pattern   # imports this module
     if stripped.startswith("["):
         return text_pattern.parse_delimited(pattern)
     return text_pattern.parse_terms(pattern)
@@ -341,20 +292,6 @@ def _resolve(event, path: tuple):
     return node
 
 
-def _wildcard_match(pattern: str, text: str) -> bool:
-    # The guide: '*' matches any text before or after a term ("*Event", "Event*"), but "Ev*ent"
-    # "will only match the actual string Ev*ent" - an inner '*' is literal.
-    leading, trailing = pattern.startswith("*"), pattern.endswith("*")
-    core = pattern[1 if leading else 0:len(pattern) - 1 if trailing else len(pattern)]
-    if leading and trailing:
-        return core in text
-    if leading:
-        return text.endswith(core)
-    if trailing:
-        return text.startswith(core)
-    return text == core
-
-
 def _number_text(value) -> str:
     return str(value) if isinstance(value, int) else repr(value)
 
@@ -364,11 +301,11 @@ def _equals(value, literal) -> bool:
         return literal.compiled.search(value if isinstance(value, str) else _number_text(value)) is not None
     if isinstance(value, str):
         # An unquoted number compares with a string field by its text: { $.recipientAccountId = 123456789012 }.
-        return _wildcard_match(literal.text, value)
+        return wildcard_match(literal.text, value)
     if isinstance(literal, NumberValue):
         return value == literal.value
     # { $.latency = * } is documented to match a number; other wildcards see the number's JSON text.
-    return _wildcard_match(literal.text, _number_text(value))
+    return wildcard_match(literal.text, _number_text(value))
 
 
 def _is_value_node(value) -> bool:

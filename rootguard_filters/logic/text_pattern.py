@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 
 from rootguard_filters.logic import cwl_regex
-from rootguard_filters.logic.filter_pattern import (
-    MAX_REGEXES, FilterPatternError, NumberValue, RegexValue, StringValue, _NUMBER, _read_quoted,
-    _wildcard_match,
+from rootguard_filters.logic.pattern_errors import FilterPatternError
+from rootguard_filters.logic.pattern_values import (
+    MAX_REGEXES, NUMBER, NumberValue, RegexValue, StringValue, read_quoted, wildcard_match,
 )
 
 SEMANTICS = ("substring", "word")
@@ -73,7 +73,7 @@ def parse_terms(pattern):
         if start >= len(pattern) or pattern[start].isspace():
             raise FilterPatternError(f"{char!r} must be followed by a term", i)
         if pattern[start] == '"':
-            text, i = _read_quoted(pattern, start, 0)
+            text, i = read_quoted(pattern, start, 0)
             if not text:
                 raise FilterPatternError("empty quoted phrase", start)
             terms.append(Term(text, "phrase", mode))
@@ -101,12 +101,12 @@ class FieldCondition:
             return self.value.compiled.search(field) is not None if self.operator == "=" else (
                 self.value.compiled.search(field) is None)
         if self.operator in ("=", "!="):
-            if isinstance(self.value, NumberValue) and _NUMBER.match(field):
+            if isinstance(self.value, NumberValue) and NUMBER.match(field):
                 equal = float(field) == self.value.value
             else:
-                equal = _wildcard_match(self.value.text, field)
+                equal = wildcard_match(self.value.text, field)
             return equal if self.operator == "=" else not equal
-        if not _NUMBER.match(field):
+        if not NUMBER.match(field):
             return False
         number, limit = float(field), self.value.value
         return {"<": number < limit, ">": number > limit, "<=": number <= limit,
@@ -214,7 +214,7 @@ def _field_value(text, position):
     if not text:
         raise FilterPatternError("missing value", position)
     if text.startswith('"'):
-        value, end = _read_quoted(text, 0, position)
+        value, end = read_quoted(text, 0, position)
         if text[end:].strip():
             raise FilterPatternError("unexpected text after a quoted value", position + end)
         return StringValue(value)
@@ -223,7 +223,7 @@ def _field_value(text, position):
         return RegexValue(text[1:-1])
     if any(c.isspace() or c in '"%' for c in text):
         raise FilterPatternError(f"malformed value {text!r}", position)
-    return NumberValue(float(text), text) if _NUMBER.match(text) else StringValue(text)
+    return NumberValue(float(text), text) if NUMBER.match(text) else StringValue(text)
 
 
 def _split_top(text, separator, offset):
