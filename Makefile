@@ -33,7 +33,7 @@ sandbox: $(READY)  ## serve the seeded sandbox organization on 127.0.0.1 until C
 	$(BIN)/rootguard sandbox --seed sandbox-org
 
 bench: $(READY)  ## API calls, wall/CPU time, worker memory against Custodian built-ins (BENCH_ARGS="--sizes 10,100,1000 --update-results")
-	$(BIN)/python -m rootguard_filters.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.org_run $(BENCH_ARGS)
 
 clean:  ## remove .venv, build output, demo-out/ and sandbox-org/
 	rm -rf $(VENV) build dist *.egg-info demo-out sandbox-org

@@ -10,42 +10,42 @@ import importlib
 
 # module -> ((c7n resource type, "filter" | "action" | "mode", name), ...)
 PROVIDES = {
-    "rootguard_filters.root_credentials": (
+    "rootguard_filters.controls.root_credentials": (
         ("aws.account", "filter", "root-mfa"),
         ("aws.account", "filter", "root-credentials"),
     ),
-    "rootguard_filters.alarm_chain": (
+    "rootguard_filters.controls.alarm_chain": (
         ("aws.account", "filter", "root-usage-alarm"),
     ),
-    "rootguard_filters.alarm_action": (
+    "rootguard_filters.controls.alarm_action": (
         ("aws.account", "action", "create-root-usage-alarm"),
     ),
-    "rootguard_filters.centralized_root": (
+    "rootguard_filters.controls.centralized_root": (
         ("aws.account", "filter", "root-credentials-management"),
     ),
-    "rootguard_filters.contacts": (
+    "rootguard_filters.controls.contacts": (
         ("aws.account", "filter", "alternate-contacts"),
         ("aws.org-account", "filter", "alternate-contacts"),
         ("aws.account", "action", "set-alternate-contact"),
         ("aws.org-account", "action", "set-alternate-contact"),
     ),
-    "rootguard_filters.member_root": (
+    "rootguard_filters.controls.member_root": (
         ("aws.org-account", "filter", "member-root-credentials"),
         ("aws.org-account", "action", "delete-root-credentials"),
     ),
-    "rootguard_filters.root_scp": (
+    "rootguard_filters.controls.root_scp": (
         ("aws.org-account", "filter", "root-scp"),
         ("aws.org-account", "action", "attach-root-scp"),
     ),
-    "rootguard_filters.root_sessions": (
+    "rootguard_filters.controls.root_sessions": (
         ("aws.account", "filter", "root-sessions"),
         ("aws.account", "filter", "root-signin-approval"),
     ),
-    "rootguard_filters.admin_path": (
+    "rootguard_filters.controls.admin_path": (
         ("aws.account", "filter", "admin-principals"),
     ),
     # execution modes (c7n.policy.execution), for any resource
-    "rootguard_filters.lambda_modes": (
+    "rootguard_filters.deployment.lambda_modes": (
         ("*", "mode", "rootguard-periodic"),
         ("*", "mode", "rootguard-cloudtrail"),
     ),

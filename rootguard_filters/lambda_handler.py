@@ -38,6 +38,6 @@ def prepare(config_file=CONFIG_FILE):
 def run(event, context):
     """Run the archive's policy (``config.json``) on ``event`` with the pack registered."""
     prepare()
-    from rootguard_filters import evidence
+    from rootguard_filters.plumbing import evidence
     evidence.reset()
     return handler.dispatch_event(event, context)

@@ -27,7 +27,8 @@ def offline_aws(monkeypatch, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def fresh_caches():
     from c7n.utils import reset_session_cache
-    from rootguard_filters import evidence, options
+    from rootguard_filters.plumbing import evidence
+    from rootguard_filters.plumbing import options
     evidence.reset()
     options.reset()
     reset_session_cache()

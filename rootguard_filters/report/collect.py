@@ -41,7 +41,7 @@ WORST_FIRST = (COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_EVALUATED, NOT_APPLICABLE,
 _RANK = {status: rank for rank, status in enumerate(WORST_FIRST)}
 
 ORG_RESOURCE = "aws.org-account"
-VERDICTS_FILE = "rootguard-verdicts.json"   # same name as rootguard_filters.base (which imports c7n)
+VERDICTS_FILE = "rootguard-verdicts.json"   # same name as rootguard_filters.plumbing.base (which imports c7n)
 ANNOTATION_KEY = "c7n:rootguard"
 RUN_FILES = ("metadata.json", "resources.json", VERDICTS_FILE, "custodian-run.log")
 # Logged by c7n.output.LogOutput.__exit__ when a policy run raises (plain custodian only: c7n-org

@@ -2,6 +2,7 @@
 
 from rootguard_filters.sandbox.fillins import RootFacts
 from rootguard_filters.sandbox.seed import POSTURES, seed_organization
-from rootguard_filters.sandbox.server import FAKE_CREDENTIALS, ControlClient, Sandbox, main
+from rootguard_filters.sandbox.command import main
+from rootguard_filters.sandbox.server import FAKE_CREDENTIALS, ControlClient, Sandbox
 
 __all__ = ["FAKE_CREDENTIALS", "POSTURES", "ControlClient", "RootFacts", "Sandbox", "main", "seed_organization"]

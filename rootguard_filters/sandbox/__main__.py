@@ -1,5 +1,5 @@
 import sys
 
-from rootguard_filters.sandbox.server import main
+from rootguard_filters.sandbox.command import main
 
 sys.exit(main())

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
-import sys
 import threading
 import urllib.request
 from collections import Counter
@@ -180,38 +177,3 @@ class ControlClient:
 
     def reset(self) -> None:
         self.request("POST", "reset", {})
-
-
-def main(argv: list[str] | None = None, prog: str = "python -m rootguard_filters.sandbox") -> int:
-    """Serve the sandbox AWS (moto + rootguard fill-ins) on 127.0.0.1 until Ctrl-C; --seed also creates
-    the sandbox organization and writes its c7n-org accounts.yml."""
-    parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--seed", metavar="OUT_DIR", help="seed the sandbox organization, write accounts.yml there")
-    parser.add_argument("--size", type=int, help="seed N generated member accounts instead of the postures")
-    args = parser.parse_args(argv)
-    sandbox = Sandbox(port=args.port)
-    endpoint = sandbox.start()
-    if args.seed:
-        from rootguard_filters.sandbox.seed import seed_organization
-
-        result = seed_organization(endpoint, args.seed, size=args.size)
-        print(f"seeded {len(result['accounts'])} accounts; wrote {result['accounts_yml']} and {result['expected_json']}")
-    print(f"rootguard sandbox listening on {endpoint}")
-    print("use it with:")
-    for name, value in {"AWS_ENDPOINT_URL": endpoint, **FAKE_CREDENTIALS}.items():
-        print(f"  export {name}={value}")
-    print("  unset C7N_USE_STS_REGIONAL AWS_PROFILE AWS_SESSION_TOKEN   # regional STS would bypass the sandbox")
-    print("Ctrl-C to stop.", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    sandbox.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

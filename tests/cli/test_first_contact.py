@@ -12,7 +12,8 @@ import pytest
 from c7n.config import Config
 from c7n.policy import Policy
 
-from rootguard_filters import cli, preflight
+from rootguard_filters import cli
+from rootguard_filters.cli import preflight
 from tests.placebo.make_flights import ACCOUNT, FLIGHTS
 
 

@@ -10,8 +10,8 @@ from c7n.utils import reset_session_cache
 from moto import mock_aws
 
 import rootguard_filters
-import rootguard_filters.contacts  # noqa: F401  (registers the contacts filters and actions)
-from rootguard_filters import evidence
+import rootguard_filters.controls.contacts  # noqa: F401  (registers the contacts filters and actions)
+from rootguard_filters.plumbing import evidence
 
 from contacts_support import ACCOUNT
 

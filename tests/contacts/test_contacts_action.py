@@ -8,7 +8,7 @@ from c7n.policy import Policy
 from placebo.pill import FakeHttpResponse
 
 from contacts_support import ACCOUNT
-from rootguard_filters import evidence
+from rootguard_filters.plumbing import evidence
 
 SECURITY = {"name": "Security Team", "title": "Lead", "email": "security@acme-corp.io",
             "phone": "+1 206 555 0100"}

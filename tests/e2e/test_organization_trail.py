@@ -11,7 +11,7 @@ import boto3
 import pytest
 import yaml
 
-from rootguard_filters.demo import offline_env, tool
+from rootguard_filters.cli.demo import offline_env, tool
 from rootguard_filters.sandbox.seed import (
     AUDIT_ROLE, MANAGEMENT_ACCOUNT_ID, ORGANIZATION_LOG_GROUP, ORGANIZATION_TRAIL, REGION, _Seeder,
     seed_organization)

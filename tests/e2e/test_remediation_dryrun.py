@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rootguard_filters.demo import offline_env, tool
+from rootguard_filters.cli.demo import offline_env, tool
 from rootguard_filters.sandbox.seed import MANAGEMENT_ACCOUNT_ID, seed_organization
 from rootguard_filters.sandbox.server import Sandbox
 

@@ -38,7 +38,7 @@ def demo_run(tmp_path_factory):
     purelib = Path(sysconfig.get_paths()["purelib"])
     assert (purelib / "rootguard.pth").exists(), (
         "plain c7n-org sees the pack through rootguard.pth: run `make venv` (or `make test`)")
-    from rootguard_filters.demo import main
+    from rootguard_filters.cli.demo import main
     workdir = tmp_path_factory.mktemp("demo")
     assert main(["--policies", str(ROOT / "policies"), "--workdir", str(workdir)]) == 0
     expected = json.loads((workdir / "expected.json").read_text())

@@ -28,8 +28,8 @@ from unittest import mock
 from botocore.awsrequest import AWSResponse
 from botocore.parsers import ResponseParserError
 
-from rootguard_filters import bench
-from rootguard_filters.base import VERDICTS_FILE
+from bench import org_run as bench
+from rootguard_filters.plumbing.base import VERDICTS_FILE
 from rootguard_filters.verdict import COULD_NOT_EVALUATE
 
 CORRECT, CNE = "correct", "could-not-evaluate"

@@ -7,7 +7,7 @@ test fails both when a new cell deviates and when a listed one is fixed (so the 
 """
 import pytest
 
-from rootguard_filters import bench
+from bench import org_run as bench
 from tests.faults.matrix import CNE, CORRECT, EXPECTED, FAULTS, build, render
 
 # (operation, fault) -> why the cell deviates and where. None of them turns a finding into "compliant".

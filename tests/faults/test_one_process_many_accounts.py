@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 import yaml
 
-from rootguard_filters import bench, evidence
+from bench import org_run as bench
+from rootguard_filters.plumbing import evidence
 from rootguard_filters.report.collect import collect
 
 C, NC, NA = "compliant", "non-compliant", "not-applicable"

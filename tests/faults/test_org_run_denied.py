@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from rootguard_filters import bench
+from bench import org_run as bench
 from rootguard_filters.report.collect import collect, read_c7n_org_log
 
 MEMBERS = 3

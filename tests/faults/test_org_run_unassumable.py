@@ -6,11 +6,14 @@ policies at the AccessDenied and returns success=False); it does not say how man
 """
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
-from rootguard_filters import bench
+from bench import org_run as bench
+
+REPO = Path(__file__).resolve().parents[2]
 
 MEMBERS = 19                     # + the management account: 20
 UNASSUMABLE_EVERY = 10           # a tenth
@@ -78,8 +81,9 @@ def test_c7n_org_exits_1_without_saying_how_many_accounts_failed(org_run):
 
 @pytest.mark.slow
 def test_summary_printer_exit_status_is_the_number_of_accounts_not_evaluated(org_run):
-    cli = subprocess.run([sys.executable, "-m", "rootguard_filters.bench", "--summarize", str(org_run["out"]),
-                          "--accounts", org_run["accounts_yml"]], capture_output=True, text=True, timeout=60)
+    cli = subprocess.run([sys.executable, "-m", "bench.org_run", "--summarize", str(org_run["out"]),
+                          "--accounts", org_run["accounts_yml"]], capture_output=True, text=True, timeout=60,
+                         cwd=REPO)
     assert cli.returncode == len(org_run["unassumable"])
     assert f"{MEMBERS + 1 - len(org_run['unassumable'])} of {MEMBERS + 1} accounts evaluated" in cli.stdout
     for name in org_run["unassumable"]:

@@ -14,7 +14,7 @@ import yaml
 from c7n.config import Config
 from c7n.policy import Policy
 
-from rootguard_filters import bench
+from bench import org_run as bench
 
 ROOT = Path(__file__).resolve().parents[2]
 IAM = ROOT / "iam"

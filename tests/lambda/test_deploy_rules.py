@@ -5,12 +5,12 @@ import boto3
 import pytest
 from c7n.cli import main as custodian
 
+import rootguard_filters
 from lambda_support import MANAGEMENT_ACCOUNT, REPO
 from rootguard_filters.sandbox.server import FAKE_CREDENTIALS
 
-# deploy/realtime.yml and periodic.yml use filters of the whole pack: load the families that exist.
-for family in ("alarm_chain", "root_scp", "member_root", "centralized_root", "contacts"):
-    pytest.importorskip(f"rootguard_filters.{family}")
+# deploy/realtime.yml and periodic.yml use filters of the whole pack: register it.
+rootguard_filters.register()
 
 SIGNIN_TYPES = ["AWS Console Sign In via CloudTrail", "AWS Console Signin via CloudTrail"]
 LAMBDA_ROLE_TRUST = {"Version": "2012-10-17", "Statement": [
@@ -159,7 +159,7 @@ def test_redeploy_keeps_the_rule_state_and_writes_no_rule(deployed, sandbox, san
 def test_pause_and_resume_of_a_read_only_rule_come_back_in_its_state(deployed, sandbox_env):
     from types import SimpleNamespace
 
-    from rootguard_filters.lambda_modes import RuleSource
+    from rootguard_filters.deployment.lambda_modes import RuleSource
     mode = {"rule-state": "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", "pattern": {"source": ["aws.sts"]}}
     source = RuleSource(mode, boto3.Session, "periodic", mode["rule-state"])
     func = SimpleNamespace(event_name="rootguard-assume-root-call")

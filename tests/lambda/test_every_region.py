@@ -17,7 +17,7 @@ import yaml
 from moto import mock_aws
 from moto.events.models import EventPattern
 
-from rootguard_filters import forwarding
+from rootguard_filters.deployment import forwarding
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "rootguard_filters" / "data" / "cloudtrail"

@@ -33,10 +33,11 @@ def test_archive_leaves_out_the_sandbox_and_the_dev_tooling(periodic_archive):
     archive, path, _ = periodic_archive
     names = set(archive.get_filenames())
     assert not [n for n in names if n.startswith("rootguard_filters/sandbox/")]
-    assert not {"rootguard_filters/bench.py", "rootguard_filters/bench_lambda.py", "rootguard_filters/demo.py"} & names
+    assert "rootguard_filters/cli/demo.py" not in names
+    assert not [n for n in names if n.startswith("bench/")]     # benchmarks are the repository's, not the package's
     assert not (path / "rootguard_filters" / "sandbox").exists()
     # what the handler and the filters import is all there (the invocation tests run it)
-    assert {"rootguard_filters/lambda_modes.py", "rootguard_filters/evidence.py", "rootguard_filters/catalog.py"} <= names
+    assert {"rootguard_filters/deployment/lambda_modes.py", "rootguard_filters/plumbing/evidence.py", "rootguard_filters/catalog.py"} <= names
 
 
 @pytest.mark.parametrize("mfa_devices, flagged", [([], True), (["hardware"], False)])

@@ -6,7 +6,7 @@ import yaml
 from c7n.cli import main as custodian
 
 from lambda_support import scheduled_event
-from rootguard_filters.lambda_modes import excluded_from_archive, triggered_by_event
+from rootguard_filters.deployment.lambda_modes import excluded_from_archive, triggered_by_event
 
 MODE = {"role": "arn:aws:iam::{account_id}:role/rootguard-lambda", "packages": ["rootguard_filters"],
         "handler": "rootguard_filters.lambda_handler.run"}
@@ -52,8 +52,8 @@ def test_only_a_pattern_matched_event_counts_as_a_trigger():
 
 
 @pytest.mark.parametrize("path, excluded", [
-    ("rootguard_filters/sandbox/fillins.py", True), ("rootguard_filters/bench.py", True),
-    ("rootguard_filters/demo.py", True), ("rootguard_filters/lambda_handler.py", False),
+    ("rootguard_filters/sandbox/fillins.py", True), ("rootguard_filters/controls/root_scp.py", False),
+    ("rootguard_filters/cli/demo.py", True), ("rootguard_filters/lambda_handler.py", False),
     ("rootguard_filters/data/cloudtrail/must_alert/root-api-call-s3.json", False), ("c7n/policy.py", False),
 ])
 def test_archive_exclusions(path, excluded):

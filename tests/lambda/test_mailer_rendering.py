@@ -12,7 +12,7 @@ from moto.events.models import EventPattern
 
 from lambda_support import (MANAGEMENT_ACCOUNT, REPO, build_archive, envelope, invoke, lambda_env,
                             read_notifications, realtime_policy, render_with_mailer)
-from rootguard_filters.lambda_modes import RuleSource
+from rootguard_filters.deployment.lambda_modes import RuleSource
 
 pytest.importorskip("c7n_mailer.utils_email")  # the test extra installs c7n-mailer
 

@@ -6,13 +6,13 @@ import boto3
 import pytest
 
 from lambda_support import MANAGEMENT_ACCOUNT, REPO
-from rootguard_filters import deploy
+from rootguard_filters.deployment import deploy_files as deploy
 from rootguard_filters.sandbox import seed
 
 ROLES = {deploy.AUDIT_ROLE, deploy.LAMBDA_ROLE, deploy.DRIFT_REMEDIATION_ROLE}
 # Where users read or copy role names from.
 NAMED_IN = ["README.md", "deploy/README.md", "docs", "deploy", "remediation", "policies", "iam",
-            "rootguard_filters/deploy.py", "rootguard_filters/sandbox/seed.py", "Makefile"]
+            "rootguard_filters/deployment/deploy_files.py", "rootguard_filters/sandbox/seed.py", "Makefile"]
 
 
 def texts():

@@ -13,8 +13,8 @@ from c7n.policy import Policy
 from c7n.resources.account import Account
 from c7n.resources.org import OrgAccount
 
-from rootguard_filters import options
-from rootguard_filters.base import VERDICTS_FILE
+from rootguard_filters.plumbing import options
+from rootguard_filters.plumbing.base import VERDICTS_FILE
 from tests.placebo.make_flights import ACCOUNT, FLIGHTS
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -123,7 +123,7 @@ def test_action_with_invalid_option_writes_nothing_and_logs_once(resource, name,
     action = cls({"type": name, **data}, _Manager())
     touched = []
     monkeypatch.setattr(action, "manager", _Manager())
-    monkeypatch.setattr("rootguard_filters.evidence.local_session",
+    monkeypatch.setattr("rootguard_filters.plumbing.evidence.local_session",
                         lambda *a, **k: touched.append(a), raising=False)
     caplog.set_level(logging.ERROR, logger="custodian.rootguard")
     assert action.process([{"account_id": ACCOUNT, "Id": ACCOUNT}]) == []

@@ -14,8 +14,8 @@ from c7n.policy import Policy
 from c7n.utils import reset_session_cache
 
 import rootguard_filters._plugins  # noqa: F401  (registers the filters and actions)
-from rootguard_filters import evidence
-from rootguard_filters.base import VERDICTS_FILE
+from rootguard_filters.plumbing import evidence
+from rootguard_filters.plumbing.base import VERDICTS_FILE
 
 MANAGEMENT = "123456789012"   # moto's default account, the organization's management account
 REGION = "us-east-1"

@@ -9,7 +9,7 @@ import yaml
 from c7n.config import Config
 from c7n.policy import Policy
 
-from rootguard_filters import evidence
+from rootguard_filters.plumbing import evidence
 from tests.placebo.make_flights import ACCOUNT, FLIGHTS, FROZEN_NOW
 
 POLICY_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "policies", "account.yml")

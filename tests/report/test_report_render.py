@@ -149,6 +149,6 @@ def test_report_package_does_not_import_c7n():
     import sys
     code = ("import sys, rootguard_filters.report; "
             "bad = [m for m in sys.modules if m.split('.')[0] == 'c7n' or m in "
-            "('rootguard_filters.base', 'rootguard_filters._plugins')]; print(bad); sys.exit(1 if bad else 0)")
+            "('rootguard_filters.plumbing.base', 'rootguard_filters._plugins')]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

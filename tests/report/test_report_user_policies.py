@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from rootguard_filters.demo import offline_env, tool
+from rootguard_filters.cli.demo import offline_env, tool
 from rootguard_filters.report import main
 from rootguard_filters.report.collect import collect
 from rootguard_filters.sandbox.fillins import RootFacts

@@ -11,9 +11,9 @@ from c7n.config import Config
 from c7n.policy import Policy
 from c7n.utils import get_retry
 
-from rootguard_filters import root_sessions
-from rootguard_filters.base import VERDICTS_FILE
-from rootguard_filters.evidence import THROTTLING_CODES
+from rootguard_filters.controls import root_sessions
+from rootguard_filters.plumbing.base import VERDICTS_FILE
+from rootguard_filters.plumbing.evidence import THROTTLING_CODES
 from rootguard_filters.sandbox import history as h
 from sandbox_helpers import MANAGEMENT, client
 
@@ -116,7 +116,7 @@ def endpoint(lookups, monkeypatch):
 @pytest.fixture
 def few_regions(endpoint, monkeypatch):
     """Three enabled regions (the full list is read in test_filter_reads_every_region_and_all_pages)."""
-    from rootguard_filters.evidence import Evidence
+    from rootguard_filters.plumbing.evidence import Evidence
     monkeypatch.setattr(root_sessions.EventHistory, "regions",
                         lambda self: Evidence(value=["ap-south-1", "eu-west-1", "us-east-1"]))
     return endpoint
@@ -171,7 +171,7 @@ def test_denied_region_is_could_not_evaluate_but_an_unapproved_session_elsewhere
     assert verdict["status"] == "could-not-evaluate" and "ap-south-1" in verdict["reason"]
     assert "AccessDenied" in verdict["reason"]
     few_regions.add_events(MANAGEMENT, "us-east-1", [h.console_login(MANAGEMENT, NOW - timedelta(days=1), "198.51.100.9")])
-    from rootguard_filters import evidence
+    from rootguard_filters.plumbing import evidence
     evidence.reset()
     verdict = run(tmp_path)
     assert verdict["status"] == "non-compliant"
@@ -191,7 +191,7 @@ def test_register_from_s3_and_unreadable_registers(few_regions, tmp_path, monkey
     verdict = run(tmp_path, approvals="s3://break-glass/root.csv")
     assert verdict["status"] == "compliant", verdict["reason"]
     assert verdict["details"]["register_problems"][0]["line"] == 3
-    from rootguard_filters import evidence
+    from rootguard_filters.plumbing import evidence
     for location in ("s3://break-glass/missing.csv", str(tmp_path / "nope.yml")):
         evidence.reset()
         verdict = run(tmp_path, approvals=location)

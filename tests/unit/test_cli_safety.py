@@ -1,7 +1,7 @@
 """`rootguard demo --workdir` clears only a directory it made; `rootguard deploy` needs a checkout."""
 import pytest
 
-from rootguard_filters.demo import WORKDIR_MARKER, WorkdirRefused, main, prepare_workdir
+from rootguard_filters.cli.demo import WORKDIR_MARKER, WorkdirRefused, main, prepare_workdir
 
 
 def test_new_directory_is_made_with_the_marker(tmp_path):
@@ -50,7 +50,7 @@ def test_demo_command_exits_with_a_clear_error_before_touching_anything(tmp_path
 
 
 def test_deploy_outside_a_checkout_fails_clearly_and_writes_nothing(tmp_path, capsys):
-    from rootguard_filters import deploy
+    from rootguard_filters.deployment import deploy_files as deploy
     with pytest.raises(SystemExit) as exit_:
         deploy.main(["--root", str(tmp_path)])
     assert exit_.value.code == 2

@@ -11,7 +11,7 @@ from c7n.resources.org import OrgAccount
 
 import rootguard_filters
 from rootguard_filters import _plugins
-from rootguard_filters.demo import load_policies
+from rootguard_filters.cli.demo import load_policies
 
 REPO = Path(__file__).resolve().parents[2]
 RESOURCES = {"aws.account": Account, "aws.org-account": OrgAccount}
@@ -42,7 +42,7 @@ def test_names_in_finds_nested_filters_and_shorthand_actions_and_nothing_else():
               "actions": ["set-alternate-contact", {"type": "notify"}]}
     assert _plugins.names_in([policy]) == {"root-mfa", "set-alternate-contact", "rootguard-periodic"}
     assert _plugins.modules_for({"root-mfa", "set-alternate-contact", "rootguard-periodic"}) == [
-        "rootguard_filters.root_credentials", "rootguard_filters.contacts", "rootguard_filters.lambda_modes"]
+        "rootguard_filters.controls.root_credentials", "rootguard_filters.controls.contacts", "rootguard_filters.deployment.lambda_modes"]
 
 
 def test_every_shipped_policy_names_only_known_pack_names():
@@ -72,6 +72,6 @@ def test_registering_by_name_imports_only_the_modules_the_policy_needs():
     out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(["root-mfa"]), json.dumps(policy)],
                          capture_output=True, text=True, check=True, cwd=REPO)
     loaded = set(json.loads(out.stdout))
-    assert "rootguard_filters.root_credentials" in loaded
-    assert not loaded & {"rootguard_filters.alarm_chain", "rootguard_filters.contacts",
-                         "rootguard_filters.root_scp", "rootguard_filters.member_root"}
+    assert "rootguard_filters.controls.root_credentials" in loaded
+    assert not loaded & {"rootguard_filters.controls.alarm_chain", "rootguard_filters.controls.contacts",
+                         "rootguard_filters.controls.root_scp", "rootguard_filters.controls.member_root"}
