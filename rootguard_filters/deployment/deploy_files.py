@@ -305,6 +305,28 @@ MEMBER_ROLE_REMOVED = (
     "(deploy/README.md).")
 
 
+VARIABLE_FILES = ("deploy/realtime.yml",)  # hand-written files deployed with the same vars file
+
+
+def missing_variables(files, root, vars_file):
+    """{deploy file: sorted variables} the vars file leaves unset, for the generated files and realtime.yml."""
+    from rootguard_filters.deployment.lambda_modes import unset_variables
+
+    given = yaml.safe_load(Path(vars_file).read_text()) or {}
+    texts = dict(files)
+    texts.update({name: (root / name).read_text() for name in VARIABLE_FILES if (root / name).exists()})
+    missing = {}
+    for name, text in sorted(texts.items()):
+        if not name.endswith(".yml"):
+            continue
+        needed = set()
+        for policy in (yaml.safe_load(text) or {}).get("policies") or []:
+            needed.update(unset_variables(policy))
+        if needed - set(given):
+            missing[name] = sorted(needed - set(given))
+    return missing
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="rootguard deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=".", help="repository root holding policies/ (default: .)")
@@ -323,6 +345,8 @@ def main(argv=None):
     parser.add_argument("--approvals", default=DEFAULT_APPROVALS,
                         help="break-glass register the review reads (s3://bucket/key.csv; the role then gets "
                              "s3:GetObject on that object only; default: the %(default)s var)")
+    parser.add_argument("--vars-file", help="the vars file you deploy with: refuse (exit 2, writing nothing) when "
+                                            "it leaves a {rootguard_*} variable of the deploy files unset")
     parser.add_argument("--check", action="store_true", help="exit 1 if the files on disk differ; write nothing")
     args = parser.parse_args(argv)
     if args.member_role:
@@ -341,6 +365,11 @@ def main(argv=None):
     files = generate(root / "policies", schedule=args.schedule, role=args.role, output_dir=args.output_dir,
                      notify_queue=args.notify_queue, notify_topic=args.notify_topic,
                      review_schedule=args.review_schedule, approvals=args.approvals)
+    if args.vars_file:
+        missing = missing_variables(files, root, args.vars_file)
+        if missing:
+            parser.error("; ".join(f"{name} needs {', '.join(names)}" for name, names in missing.items()) +
+                         f": unset in {args.vars_file} (deployed so, the functions would alert no one)")
     files.update(dict.fromkeys(ROLE_DOCUMENTS))  # computed after the policy files are written
     stale = []
     for name, text in files.items():

@@ -105,3 +105,21 @@ def test_the_optional_register_of_the_signin_alert_is_not_required():
     data = policy_data("deploy/realtime.yml", "rootguard-root-console-signin")
     assert "{rootguard_approvals}" in yaml.safe_dump(data)
     assert unset_variables(data) == ["rootguard_notify_queue", "rootguard_notify_to"]
+
+
+def test_rootguard_deploy_refuses_a_vars_file_that_leaves_a_variable_unset(tmp_path, capsys):
+    from rootguard_filters.deployment import deploy_files as deploy
+    (tmp_path / "vars.yml").write_text(f"rootguard_notify_queue: {QUEUE}\nrootguard_notify_to: sec@corp.invalid\n")
+    with pytest.raises(SystemExit) as refused:
+        deploy.main(["--root", str(REPO), "--check", "--vars-file", str(tmp_path / "vars.yml")])
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert "deploy/break-glass-review.yml needs rootguard_approvals" in error
+    assert "periodic.yml" not in error  # it has every variable it needs
+
+
+def test_rootguard_deploy_accepts_a_complete_vars_file(tmp_path):
+    from rootguard_filters.deployment import deploy_files as deploy
+    (tmp_path / "vars.yml").write_text(f"rootguard_notify_queue: {QUEUE}\nrootguard_notify_to: sec@corp.invalid\n"
+                                       "rootguard_approvals: s3://registers/approvals.csv\n")
+    assert deploy.main(["--root", str(REPO), "--check", "--vars-file", str(tmp_path / "vars.yml")]) == 0
