@@ -13,7 +13,8 @@ commands:
   check     check in one line that AWS credentials and the endpoint work, before custodian / c7n-org
   report    render the root checklist from custodian / c7n-org output directories; --fail-on gates CI
   sessions  the break-glass review: every root session per account, what it did and its approval
-  deploy    regenerate the Lambda-mode policies (deploy/periodic.yml, deploy/securityhub.yml) from policies/
+  deploy    regenerate the Lambda-mode policies (deploy/periodic.yml, organization.yml,
+            break-glass-review.yml, securityhub.yml) from policies/
 
 `rootguard COMMAND --help` describes each command's options.
 """

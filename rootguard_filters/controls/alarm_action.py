@@ -3,7 +3,7 @@ that the ``root-usage-alarm`` filter (``alarm_chain.py``) checks."""
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
-from c7n.exceptions import PolicyExecutionError
+from c7n.exceptions import PolicyExecutionError, PolicyValidationError
 from c7n.resources.account import Account
 from c7n.utils import type_schema
 
@@ -12,6 +12,7 @@ from rootguard_filters.controls.alarm_chain import (
     TIER_PATTERNS, TOPIC_NAME, ChainReader)
 from rootguard_filters.decide.alarm_chain import arn_parts, parse_log_group_arn, trail_problem
 from rootguard_filters.plumbing.evidence import AccountEvidence, describe_error, retry
+from rootguard_filters.plumbing.addresses import placeholder_email, unexpanded
 from rootguard_filters.plumbing.writes import RecordedAction, WriteFailed
 
 log = logging.getLogger("custodian.rootguard")
@@ -63,7 +64,9 @@ class CreateRootUsageAlarm(RecordedAction):
     actions of AssumeRoot sessions), the alarm ``rootguard-root-usage`` on metric
     ``rootguard/RootUsage`` (Sum >= 1 over 300 s, missing data not breaching) and an SNS topic action:
     ``topic-arn``, or the topic ``rootguard-root-usage`` it creates. ``email`` subscribes an address
-    (the owner must confirm it). ``assume-root-alarm: true`` adds, in the organization's management
+    (the owner must confirm it); an address at a reserved example domain (example.com, ``*.invalid``...)
+    fails ``custodian validate``, and a policy variable left unset (``{rootguard_alarm_email}`` without a
+    ``--vars-file`` value) stops the action before any write. ``assume-root-alarm: true`` adds, in the organization's management
     account only, the filter and alarm ``rootguard-assume-root-issued`` on every sts:AssumeRoot call.
 
     Only resources named ``rootguard-...`` are created or updated, each only when it differs from what
@@ -90,13 +93,13 @@ class CreateRootUsageAlarm(RecordedAction):
             actions:
               - type: create-root-usage-alarm
                 tier: real-root
-                email: security@example.com
+                email: "{rootguard_alarm_email}"
     """
 
     schema = type_schema(
         "create-root-usage-alarm",
         tier={"enum": list(TIER_PATTERNS)},
-        email={"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$"},
+        email={"type": "string", "pattern": "^([^@\\s{}]+@[^@\\s]+|\\{[A-Za-z_][A-Za-z0-9_]*\\})$"},
         **{
             "topic-arn": {"type": "string", "pattern": "^arn:[^:]+:sns:[^:]+:[0-9]{12}:[^:]+$"},
             "assume-root-alarm": {"type": "boolean"},
@@ -119,9 +122,21 @@ class CreateRootUsageAlarm(RecordedAction):
             perms.discard("organizations:DescribeOrganization")
         return sorted(perms)
 
+    def validate(self):
+        email = self.data.get("email", "")
+        if email and not unexpanded(email) and placeholder_email(email):
+            raise PolicyValidationError(
+                f"{self.type}: email {email!r} is a placeholder (reserved example domain): the alarm would "
+                "notify no one; set the address that must hear of root use")
+        return self
+
     def process(self, resources):
         evidence = AccountEvidence(self.manager)
         journal = self.write_log(evidence.account_id)
+        if resources and unexpanded(self.data.get("email", "")):
+            raise PolicyExecutionError(
+                f"{self.type}: email {self.data['email']} is not set: pass the policy variable (--vars-file); "
+                "nothing was written")
         if resources:
             self.complete_chain(evidence, journal, resources)
         return journal.records

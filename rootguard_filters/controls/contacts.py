@@ -8,7 +8,6 @@ GetContactInformation says "The management account can't specify its own Account
 operation in standalone context by not including the AccountId parameter."
 """
 import logging
-import re
 
 from botocore.exceptions import BotoCoreError, ClientError
 from c7n.exceptions import PolicyValidationError
@@ -21,6 +20,7 @@ from rootguard_filters.decide.contacts import (
     CONTACT_TYPES, DEFAULT_REQUIRED, ContactsEvidence, decide_alternate_contacts, types_to_read)
 from rootguard_filters.plumbing.evidence import RUN_CACHE, AccountEvidence, describe_error, guarded, retry
 from rootguard_filters.verdict import not_applicable
+from rootguard_filters.plumbing.addresses import UNEXPANDED, placeholder_email
 from rootguard_filters.plumbing.writes import RecordedAction, WriteFailed
 
 log = logging.getLogger("custodian.rootguard")
@@ -241,19 +241,6 @@ def contact_differs(current, desired):
         (current.get(f) or "").strip().casefold() != v.strip().casefold() if f == "EmailAddress"
         else current.get(f) != v
         for f, v in desired.items())
-
-
-# RFC 2606 / 6761 names reserved for documentation and testing: never a real recovery contact.
-PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
-PLACEHOLDER_TLDS = (".example", ".invalid", ".test", ".localhost")
-UNEXPANDED = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
-
-
-def placeholder_email(email):
-    """True for an address at a domain reserved for examples (example.com, *.invalid, ...)."""
-    domain = email.rsplit("@", 1)[-1].strip().lower().rstrip(".")
-    return (domain in PLACEHOLDER_DOMAINS or any(domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
-            or domain.endswith(PLACEHOLDER_TLDS))
 
 
 class SetAlternateContactBase(RecordedAction):

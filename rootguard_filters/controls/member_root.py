@@ -225,7 +225,8 @@ class DeleteRootCredentials(RecordedAction):
     # (condition key sts:TaskPolicyArn, IAM User Guide "Perform a privileged task on a member account").
     permission_scopes = {"sts:AssumeRoot": [{
         "Resource": "arn:aws:iam::*:root",
-        "Condition": {"ArnEquals": {"sts:TaskPolicyArn": [
+        # sts:TaskPolicyArn is a String key (AWS's service authorization reference): a string operator.
+        "Condition": {"StringEquals": {"sts:TaskPolicyArn": [
             f"arn:aws:iam::aws:policy/root-task/{AUDIT_TASK}",
             f"arn:aws:iam::aws:policy/root-task/{DELETE_TASK}"]}}}]}
 

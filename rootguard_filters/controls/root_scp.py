@@ -120,12 +120,16 @@ class AttachRootScp(RecordedAction):
     # (aws:RequestTag, aws:TagKeys). An existing deny-root SCP the action reuses must carry the tag
     # for this role to attach it.
     permission_scopes = {
+        # CreatePolicy has no resource type (AWS authorizes it on "*"): narrowed by the request instead,
+        # an SCP carrying the pack's tag and no other tag key.
         "organizations:CreatePolicy": [{
-            "Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/*",
-            "Condition": {"StringEquals": {
-                f"aws:RequestTag/{MANAGED_TAG['Key']}": MANAGED_TAG["Value"]}}}],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {f"aws:RequestTag/{MANAGED_TAG['Key']}": MANAGED_TAG["Value"],
+                                 "organizations:PolicyType": SCP},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [MANAGED_TAG["Key"]]}}}],
         "organizations:TagResource": [{
-            "Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/*",
+            "Resource": "arn:aws:organizations::*:policy/o-*/service_control_policy/p-*",
             "Condition": {
                 "StringEquals": {f"aws:RequestTag/{MANAGED_TAG['Key']}": MANAGED_TAG["Value"]},
                 "ForAllValues:StringEquals": {"aws:TagKeys": [MANAGED_TAG["Key"]]}}}],

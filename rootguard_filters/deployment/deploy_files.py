@@ -1,10 +1,20 @@
-"""Lambda variants of the audit policies: ``deploy/periodic.yml`` and ``deploy/securityhub.yml``.
+"""Lambda variants of the audit policies: ``deploy/periodic.yml``, ``deploy/organization.yml``,
+``deploy/break-glass-review.yml`` and ``deploy/securityhub.yml``.
 
 ``policies/*.yml`` stay the single source of truth (pull mode, read-only): this module copies each audit
-policy into a ``periodic`` Lambda policy (daily by default) running the pack's handler, and, opt-in, a
-Security Hub variant whose ``post-finding`` action carries the control's severity and CIS ids from
-``catalog.py``. The generation is pure (YAML in, YAML out); only :func:`execution_role_policy` needs
-c7n, to ask each deployed policy for its permissions.
+policy into a ``periodic`` Lambda policy running the pack's handler, in one of three files by where and
+how often it must run (``catalog.py``'s ``resource`` and ``cadence``):
+
+- ``periodic.yml``: the daily audit of the account the function runs in (deploy to every account);
+- ``organization.yml``: organization-level controls (``aws.org-account``): the management account only,
+  where they can be evaluated (elsewhere they can only fail);
+- ``break-glass-review.yml``: the break-glass review (``root-session-unapproved``) on its own schedule,
+  weekly by default, with the register location in the function's environment (``ROOTGUARD_APPROVALS``):
+  without a register every approved session would be mailed as unapproved.
+
+Opt-in, ``securityhub.yml`` is ``periodic.yml`` plus a ``post-finding`` action carrying the control's
+severity and CIS ids. The generation is pure (YAML in, YAML out); only :func:`execution_role_policy`
+needs c7n, to ask each deployed policy for its permissions.
 
 ``python -m rootguard_filters.deployment.deploy_files`` (wired as ``rootguard deploy``) rewrites the committed files;
 ``--check`` exits 1 when they differ from what the generator makes.
@@ -23,6 +33,11 @@ HANDLER = "rootguard_filters.lambda_handler.run"
 PACKAGE = "rootguard_filters"
 MODE = "rootguard-periodic"  # c7n's periodic mode plus the pack's archive and rules (lambda_modes.py)
 DEFAULT_SCHEDULE = "rate(1 day)"
+# The break-glass review reads 90 days of CloudTrail history per region: weekly, as root activity is reviewed.
+DEFAULT_REVIEW_SCHEDULE = "rate(7 days)"
+# The register the review checks sessions against; the root-sessions filter reads this variable.
+APPROVALS_ENV = "ROOTGUARD_APPROVALS"
+DEFAULT_APPROVALS = "{rootguard_approvals}"
 # The roles, one name each everywhere (iam/, deploy/, remediation/, the sandbox; tests/lambda/test_role_names.py).
 AUDIT_ROLE = "rootguard-audit"  # read-only, assumed by c7n-org: iam/stackset-audit-role.yml
 LAMBDA_ROLE = "rootguard-lambda"  # execution role of every alert and audit function
@@ -62,7 +77,7 @@ def lambda_description(description):
     return text[:cut + 1] if cut > 0 else text[:MAX_DESCRIPTION - 3] + "..."
 
 
-def lambda_mode(schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, output_dir=None):
+def lambda_mode(schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, output_dir=None, environment=None):
     """The ``mode`` block of a deployed audit policy: the pack in the archive, its handler, a schedule.
 
     The function audits the account it runs in: deploy it to every account (c7n-org), see deploy/README.md.
@@ -82,6 +97,8 @@ def lambda_mode(schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, output_dir=None):
     }
     if output_dir:
         mode["execution-options"] = {"output_dir": output_dir}
+    if environment:
+        mode["environment"] = {"Variables": dict(environment)}
     return mode
 
 
@@ -101,7 +118,7 @@ def notify_action(policy, queue=None, topic=None, to=("{rootguard_notify_to}",))
 
 
 def periodic_policy(policy, schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, output_dir=None,
-                    notify_queue=None, notify_topic=None):
+                    notify_queue=None, notify_topic=None, environment=None):
     """``policy`` (from ``policies/``) as a periodic Lambda policy with the same name and filters.
 
     Findings are sent to c7n-mailer (``notify``): to ``notify_topic`` if given, else to ``notify_queue``
@@ -110,7 +127,7 @@ def periodic_policy(policy, schedule=DEFAULT_SCHEDULE, role=DEFAULT_ROLE, output
     deployed = copy.deepcopy(policy)
     if "description" in deployed:
         deployed["description"] = lambda_description(deployed["description"])
-    deployed["mode"] = lambda_mode(schedule, role, output_dir)
+    deployed["mode"] = lambda_mode(schedule, role, output_dir, environment)
     if not notify_topic:
         notify_queue = notify_queue or DEFAULT_NOTIFY_QUEUE
     notify = notify_action(policy, notify_queue, notify_topic)
@@ -150,16 +167,45 @@ def render(policies, what):
     return HEADER.format(what=what) + body
 
 
-def generate(policies_dir, **options):
+DAILY, ORGANIZATION, REVIEW = "daily", "organization", "review"
+
+
+def deployment_kind(policy):
+    """Where a policy's function goes: the daily member audit, the management account, or the review."""
+    try:
+        control = catalog.get(policy.get("metadata", {}).get("control", policy["name"]))
+        resource, cadence = control.resource, control.cadence
+    except KeyError:  # a policy outside the catalogue: judged by its own resource and filters
+        resource = policy.get("resource", "")
+        cadence = catalog.REVIEW if reads_register(policy) else catalog.DAILY
+    if resource in ("aws.org-account", "org-account"):
+        return ORGANIZATION
+    return REVIEW if cadence == catalog.REVIEW else DAILY
+
+
+def reads_register(policy):
+    return any(isinstance(f, dict) and f.get("type") == "root-sessions" for f in policy.get("filters", ()))
+
+
+def generate(policies_dir, review_schedule=DEFAULT_REVIEW_SCHEDULE, approvals=DEFAULT_APPROVALS, **options):
     """{relative path: file text} of the generated policy files."""
     audit = load_audit_policies(policies_dir)
+    kinds = {kind: [p for p in audit if deployment_kind(p) == kind] for kind in (DAILY, ORGANIZATION, REVIEW)}
+    review_options = {**options, "schedule": review_schedule}
+    register = {"environment": {APPROVALS_ENV: approvals}}
     return {
         "deploy/periodic.yml": render(
-            [periodic_policy(p, **options) for p in audit],
-            "Every audit policy as a periodic Lambda policy running the pack's handler."),
+            [periodic_policy(p, **options) for p in kinds[DAILY]],
+            "The daily audit of the account each function runs in (deploy to every account)."),
+        "deploy/organization.yml": render(
+            [periodic_policy(p, **options) for p in kinds[ORGANIZATION]],
+            "Organization-level policies (aws.org-account): deploy in the management account only."),
+        "deploy/break-glass-review.yml": render(
+            [periodic_policy(p, **review_options, **(register if reads_register(p) else {})) for p in kinds[REVIEW]],
+            f"The break-glass review on its own schedule; the register location is ${APPROVALS_ENV}."),
         "deploy/securityhub.yml": render(
-            [securityhub_policy(p, **options) for p in audit],
-            "Opt-in: the periodic policies plus a Security Hub finding (post-finding) per flagged account."),
+            [securityhub_policy(p, **options) for p in kinds[DAILY]],
+            "Opt-in, instead of periodic.yml: the daily audit plus a Security Hub finding (post-finding)."),
     }
 
 
@@ -199,13 +245,16 @@ def execution_role_policy(policy_files):
     load_resources(tuple(sorted({"aws.account", "aws.org-account"} | {
         t if t.startswith("aws.") else f"aws.{t}" for t in types if t})))
     config = Config.empty(account_id="123456789012", region="us-east-1")
-    permissions, outputs, scopes = set(), set(), {}
+    permissions, outputs, scopes, registers = set(), set(), {}, set()
     for document in documents:
         for policy in PolicyCollection.from_data(document, config):
             permissions.update(policy_permissions(policy))
             outputs.update(s3_output_objects(policy.data))
+            registers.update(s3_register_objects(policy.data))
             for action in policy.resource_manager.actions:
                 scopes.update(getattr(action, "permission_scopes", {}))
+    # The register is read through the environment (no option for c7n to see): its grant comes from the data.
+    permissions.discard("s3:GetObject")
     statements = [
         {"Sid": "LambdaLogs", "Effect": "Allow", "Action": list(LOG_ACTIONS),
          "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/rootguard-*"},
@@ -221,7 +270,18 @@ def execution_role_policy(policy_files):
     if outputs:  # c7n uploads the run's files to the output directory
         statements.append({"Sid": "RootguardOutput", "Effect": "Allow", "Action": ["s3:PutObject"],
                            "Resource": sorted(outputs)})
+    if registers:  # the break-glass register: that object only
+        statements.append({"Sid": "BreakGlassRegister", "Effect": "Allow", "Action": ["s3:GetObject"],
+                           "Resource": sorted(registers)})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def s3_register_objects(policy_data):
+    """ARNs of the s3:// break-glass registers a policy reads (environment or ``approvals`` options)."""
+    locations = [((policy_data.get("mode") or {}).get("environment") or {}).get("Variables", {}).get(APPROVALS_ENV)]
+    locations += [f.get("approvals") for f in policy_data.get("filters", ()) if isinstance(f, dict)]
+    return [f"arn:aws:s3:::{location[len('s3://'):].split('?')[0]}" for location in locations
+            if isinstance(location, str) and location.startswith("s3://") and "{" not in location]
 
 
 def s3_output_objects(policy_data):
@@ -235,13 +295,36 @@ def s3_output_objects(policy_data):
 
 # Generated role documents: {path: policy files whose functions run under that role}.
 ROLE_DOCUMENTS = {
-    "iam/lambda-execution-role.json": ("deploy/periodic.yml", "deploy/securityhub.yml", "deploy/realtime.yml"),
+    "iam/lambda-execution-role.json": ("deploy/periodic.yml", "deploy/organization.yml", "deploy/break-glass-review.yml",
+                                       "deploy/securityhub.yml", "deploy/realtime.yml"),
     "iam/drift-remediation-role.json": ("remediation/realtime-drift.yml",),
 }
 MEMBER_ROLE_REMOVED = (
     "--member-role was removed: a scheduled function audits the account it runs in (c7n's periodic mode "
     "never assumed the member role). Deploy deploy/periodic.yml to every account with c7n-org instead "
     "(deploy/README.md).")
+
+
+VARIABLE_FILES = ("deploy/realtime.yml",)  # hand-written files deployed with the same vars file
+
+
+def missing_variables(files, root, vars_file):
+    """{deploy file: sorted variables} the vars file leaves unset, for the generated files and realtime.yml."""
+    from rootguard_filters.deployment.lambda_modes import unset_variables
+
+    given = yaml.safe_load(Path(vars_file).read_text()) or {}
+    texts = dict(files)
+    texts.update({name: (root / name).read_text() for name in VARIABLE_FILES if (root / name).exists()})
+    missing = {}
+    for name, text in sorted(texts.items()):
+        if not name.endswith(".yml"):
+            continue
+        needed = set()
+        for policy in (yaml.safe_load(text) or {}).get("policies") or []:
+            needed.update(unset_variables(policy))
+        if needed - set(given):
+            missing[name] = sorted(needed - set(given))
+    return missing
 
 
 def main(argv=None):
@@ -257,6 +340,13 @@ def main(argv=None):
                            help="SQS queue of the findings' notify action (c7n-mailer; default: the "
                                 "rootguard_notify_queue var, as deploy/realtime.yml)")
     transport.add_argument("--notify-topic", help="send the findings to this SNS topic instead")
+    parser.add_argument("--review-schedule", default=DEFAULT_REVIEW_SCHEDULE,
+                        help="schedule of the break-glass review (default: %(default)s)")
+    parser.add_argument("--approvals", default=DEFAULT_APPROVALS,
+                        help="break-glass register the review reads (s3://bucket/key.csv; the role then gets "
+                             "s3:GetObject on that object only; default: the %(default)s var)")
+    parser.add_argument("--vars-file", help="the vars file you deploy with: refuse (exit 2, writing nothing) when "
+                                            "it leaves a {rootguard_*} variable of the deploy files unset")
     parser.add_argument("--check", action="store_true", help="exit 1 if the files on disk differ; write nothing")
     args = parser.parse_args(argv)
     if args.member_role:
@@ -270,8 +360,16 @@ def main(argv=None):
         # Outside a checkout there is nothing to generate from: never write empty policy files.
         parser.error(f"no policies/*.yml under {root.resolve()}: run `rootguard deploy` from the "
                      "rootguard checkout, or pass --root <checkout>")
+    if not (args.approvals.startswith("s3://") or args.approvals == DEFAULT_APPROVALS):
+        parser.error(f"--approvals {args.approvals}: the function reads its register from S3 (s3://bucket/key)")
     files = generate(root / "policies", schedule=args.schedule, role=args.role, output_dir=args.output_dir,
-                     notify_queue=args.notify_queue, notify_topic=args.notify_topic)
+                     notify_queue=args.notify_queue, notify_topic=args.notify_topic,
+                     review_schedule=args.review_schedule, approvals=args.approvals)
+    if args.vars_file:
+        missing = missing_variables(files, root, args.vars_file)
+        if missing:
+            parser.error("; ".join(f"{name} needs {', '.join(names)}" for name, names in missing.items()) +
+                         f": unset in {args.vars_file} (deployed so, the functions would alert no one)")
     files.update(dict.fromkeys(ROLE_DOCUMENTS))  # computed after the policy files are written
     stale = []
     for name, text in files.items():

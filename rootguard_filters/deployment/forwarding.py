@@ -13,6 +13,14 @@ The forwarding pattern is derived from the stored event patterns of ``deploy/`` 
 covered by one alternative, every other one by its event sources and names. It is a superset of each:
 forwarding a little more costs nothing, as the home rules filter.
 
+Only the home region runs the real-time functions: deployed in another region too, a function would see
+that region's events twice (its own rule, and the home rule after forwarding).
+
+The StackSet must cover every region *any* account has enabled, not the management account's: an opt-in
+region a member enabled alone would otherwise have no rule, and its root calls would alert no one.
+``--regions`` prints that union (from ``account:ListRegions`` of every member, in the management account);
+``--coverage`` lists every (account, enabled region) that has no forwarding stack and exits 1 if any.
+
 ``python -m rootguard_filters.deployment.forwarding`` rewrites the template; ``--check`` exits 1 when it is stale.
 """
 import argparse
@@ -26,6 +34,8 @@ HOME_REGION = "us-east-1"
 TEMPLATE = "deploy/forward-root-events.yml"
 POLICY_GLOBS = ("deploy/*.yml", "remediation/*.yml")
 RULE_NAME = "rootguard-forward-root-events"
+STACK_SET = "rootguard-forward-root-events"  # the StackSet (and the management account's stacks) of the template
+ENABLED_STATES = ("ENABLED", "ENABLED_BY_DEFAULT")
 # EventBridge's default quota for an event pattern (adjustable to 4096).
 MAX_PATTERN_CHARS = 2048
 
@@ -150,12 +160,101 @@ def render(root="."):
     return HEADER + text
 
 
+def enabled_regions(account_client, account_ids, own_account_id):
+    """{account id: set of regions it has enabled} from ``account:ListRegions`` (management account)."""
+    enabled = {}
+    for account_id in account_ids:
+        # ListRegions refuses the caller's own id as AccountId: its own regions are asked without it
+        params = {} if account_id == own_account_id else {"AccountId": account_id}
+        regions = set()
+        for page in account_client.get_paginator("list_regions").paginate(
+                RegionOptStatusContains=list(ENABLED_STATES), **params):
+            regions.update(r["RegionName"] for r in page.get("Regions", ())
+                           if r.get("RegionOptStatus") in ENABLED_STATES)
+        enabled[account_id] = regions
+    return enabled
+
+
+def stackset_regions(enabled):
+    """Every region some account has enabled: the regions the StackSet must deploy to."""
+    return sorted(set().union(*enabled.values())) if enabled else []
+
+
+def coverage_gaps(enabled, covered, home_region=HOME_REGION):
+    """Sorted (account, region) pairs of an enabled region other than home with no forwarding stack."""
+    return sorted((account, region) for account, regions in enabled.items() for region in regions
+                  if region != home_region and (account, region) not in covered)
+
+
+def stack_instances(cloudformation, stack_set=STACK_SET):
+    """(account, region) of the StackSet's instances whose stack is current."""
+    covered, params = set(), {"StackSetName": stack_set}
+    while True:
+        page = cloudformation.list_stack_instances(**params)
+        covered.update((i["Account"], i["Region"]) for i in page.get("Summaries", ()) if i.get("Status") == "CURRENT")
+        if not page.get("NextToken"):
+            return covered
+        params["NextToken"] = page["NextToken"]
+
+
+def own_stacks(session, account_id, regions, stack_name=STACK_SET):
+    """(account, region) where the management account's own stack (StackSets skip it) exists."""
+    from botocore.exceptions import ClientError
+
+    covered = set()
+    for region in sorted(regions):
+        try:
+            stacks = session.client("cloudformation", region_name=region).describe_stacks(StackName=stack_name)
+        except ClientError as error:
+            if "does not exist" in str(error):
+                continue
+            raise
+        if any(not s["StackStatus"].startswith(("DELETE", "ROLLBACK")) for s in stacks.get("Stacks", ())):
+            covered.add((account_id, region))
+    return covered
+
+
+def organization_coverage(session, home_region=HOME_REGION):
+    """(enabled regions per account, gaps) of the organization, read from the management account."""
+    own = session.client("sts").get_caller_identity()["Account"]
+    organizations = session.client("organizations")
+    accounts = [a["Id"] for page in organizations.get_paginator("list_accounts").paginate()
+                for a in page["Accounts"] if a.get("Status", "ACTIVE") == "ACTIVE"]
+    enabled = enabled_regions(session.client("account"), accounts, own)
+    covered = stack_instances(session.client("cloudformation", region_name=home_region))
+    covered |= own_stacks(session, own, enabled.get(own, set()) - {home_region})
+    return enabled, coverage_gaps(enabled, covered, home_region)
+
+
+def stackset_command(regions):
+    return ("aws cloudformation create-stack-instances --stack-set-name " + STACK_SET +
+            " --deployment-targets OrganizationalUnitIds=<root or OU ids> --regions " + " ".join(regions))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rootguard_filters.deployment.forwarding",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=".", help="repository root holding deploy/ (default: .)")
     parser.add_argument("--check", action="store_true", help="exit 1 if the file on disk differs; write nothing")
+    parser.add_argument("--regions", action="store_true",
+                        help="print every region any account enabled and the StackSet command for them "
+                             "(run with the management account's credentials)")
+    parser.add_argument("--coverage", action="store_true",
+                        help="list every account and enabled region without the forwarding stack; exit 1 if any")
+    parser.add_argument("--home-region", default=HOME_REGION, help="where realtime.yml runs (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.regions or args.coverage:
+        import boto3
+        enabled, gaps = organization_coverage(boto3.Session(), args.home_region)
+        if args.regions:
+            print(stackset_command(stackset_regions(enabled)))
+        if args.coverage:
+            for account, region in gaps:
+                print(f"{account} {region}: enabled, no {STACK_SET} stack: its root calls reach no alert")
+            if not gaps:
+                print(f"every enabled region of {len(enabled)} account(s) forwards to {args.home_region}")
+            return 1 if gaps else 0
+        return 0
     path = Path(args.root) / TEMPLATE
     wanted = render(args.root)
     if args.check:

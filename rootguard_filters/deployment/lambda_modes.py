@@ -14,6 +14,10 @@ an always-on root alert needs and c7n cannot do:
   assumed into the account that emitted it, as c7n's cloudtrail mode does; a scheduled run audits the
   account the function runs in (deploy it per account with c7n-org, see deploy/README.md).
 - **A slim archive.** The function ships the pack without its local-AWS sandbox and dev tooling.
+- **No deaf deploys.** A ``{rootguard_...}`` variable left unset (no ``--vars-file`` value, no c7n-org
+  account ``vars:``) would deploy literally and fail at the first event (c7n's notify raises KeyError on
+  ``{rootguard_notify_queue}``): once c7n has expanded the policy's variables, ``validate()`` refuses it
+  naming the variables, and ``provision()`` refuses before creating anything.
 
 Example::
 
@@ -36,6 +40,7 @@ Example::
             transport: {type: sqs, queue: "{rootguard_notify_queue}"}
 """
 import functools
+import re
 import time
 
 from c7n import mu
@@ -52,6 +57,47 @@ SCHEDULED_EVENT = "Scheduled Event"
 # Local-AWS sandbox (moto fill-ins) and dev tooling: never imported by the Lambda handler.
 ARCHIVE_EXCLUDES = ("rootguard_filters/sandbox/", "rootguard_filters/cli/demo.py")
 RULE_STATE_SCHEMA = {"rule-state": {"enum": list(RULE_STATES)}}
+
+
+# The pack's deploy variables: {rootguard_notify_queue}, {rootguard_notify_to}, {rootguard_approvals}...
+PACK_VARIABLE = re.compile(r"\{(rootguard_[A-Za-z0-9_]*)\}")
+# Variables c7n fills in for every policy (Policy.get_variables): if one is still there, the data was
+# never expanded (``custodian validate`` reads the raw file, without any vars file).
+C7N_VARIABLE = re.compile(r"\{(account_id|region|partition)\}")
+# Options where an unset variable means "none" on purpose: the sign-in alert says no register is set.
+OPTIONAL_VARIABLES = {"root-signin-approval": ("approvals",)}
+
+
+def unset_variables(data):
+    """Sorted names of the ``{rootguard_*}`` variables left in policy data (outside optional options)."""
+    found = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            optional = OPTIONAL_VARIABLES.get(value.get("type"), ()) if isinstance(value.get("type"), str) else ()
+            for key, item in value.items():
+                if key not in optional:
+                    walk(key)
+                    walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            found.update(PACK_VARIABLE.findall(value))
+
+    walk(data)
+    return sorted(found)
+
+
+def unset_variables_message(policy_name, names):
+    listed = ", ".join(names)
+    return (f"policy:{policy_name} has unset variables {listed}: give each a value (custodian run --vars-file, "
+            f"c7n-org account vars:) before deploying; deployed as is, the function would alert no one")
+
+
+def variables_expanded(data):
+    """False when c7n's own variables (``{account_id}``...) are still in the data: nothing was expanded."""
+    return not C7N_VARIABLE.search(repr(data))
 
 
 def excluded_from_archive(archive_path):
@@ -126,6 +172,25 @@ class _RootguardLambdaMode:
     def policy_lambda(self):
         return RootguardPolicyLambda
 
+    def check_variables(self, expanded_only):
+        """Refuse unset ``{rootguard_*}`` variables; before expansion (custodian validate) only warn."""
+        names = unset_variables(self.policy.data)
+        if not names:
+            return
+        message = unset_variables_message(self.policy.name, names)
+        if expanded_only and not variables_expanded(self.policy.data):
+            self.policy.log.warning("%s (not yet expanded: checked again when deployed)", message)
+            return
+        raise PolicyValidationError(message)
+
+    def validate(self):
+        super().validate()
+        self.check_variables(expanded_only=True)
+
+    def provision(self):
+        self.check_variables(expanded_only=False)
+        return super().provision()
+
 
 @execution.register("rootguard-periodic")
 class RootguardPeriodicMode(_RootguardLambdaMode, PeriodicMode):
@@ -136,11 +201,11 @@ class RootguardPeriodicMode(_RootguardLambdaMode, PeriodicMode):
                          rinherit=LambdaMode.schema)
 
     def validate(self):
-        super().validate()
         mode = self.policy.data["mode"]
         if not (mode.get("schedule") or mode.get("pattern")):
             raise PolicyValidationError(
                 f"policy:{self.policy.name} mode rootguard-periodic needs a schedule, a pattern or both")
+        super().validate()
 
     def run(self, event, lambda_context):
         if not triggered_by_event(event):

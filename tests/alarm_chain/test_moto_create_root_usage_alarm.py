@@ -75,7 +75,7 @@ def summary(resource):
 def test_creates_the_chain_on_the_trail_log_group(aws, tmp_path):
     session, counter = aws
     make_trail(aws)
-    done = annotation(run_policy(remediation(email="security@example.com"), session, tmp_path, ACCOUNT))
+    done = annotation(run_policy(remediation(email="security@rootguard-alerts.net"), session, tmp_path, ACCOUNT))
     assert done["result"] == "changed" and done["log_group"] == LOG_GROUP and done["topic"] == TOPIC
     (metric_filter,) = session.client("logs").describe_metric_filters(logGroupName=LOG_GROUP)["metricFilters"]
     assert (metric_filter["filterName"], metric_filter["filterPattern"]) == ("rootguard-root-usage", CIS_PATTERN)
@@ -84,7 +84,7 @@ def test_creates_the_chain_on_the_trail_log_group(aws, tmp_path):
             alarm["ComparisonOperator"], alarm["TreatMissingData"], alarm["AlarmActions"]) == (
         "rootguard", "RootUsage", "Sum", 300, 1.0, "GreaterThanOrEqualToThreshold", "notBreaching", [TOPIC])
     (sub,) = session.client("sns").list_subscriptions_by_topic(TopicArn=TOPIC)["Subscriptions"]
-    assert (sub["Protocol"], sub["Endpoint"]) == ("email", "security@example.com")
+    assert (sub["Protocol"], sub["Endpoint"]) == ("email", "security@rootguard-alerts.net")
     assert counter.writes == {("logs", "PutMetricFilter"): 1, ("sns", "CreateTopic"): 1,
                               ("sns", "Subscribe"): 1, ("cloudwatch", "PutMetricAlarm"): 1}
 
@@ -92,7 +92,7 @@ def test_creates_the_chain_on_the_trail_log_group(aws, tmp_path):
 def test_second_run_makes_no_write_call(aws, tmp_path):
     session, counter = aws
     make_trail(aws)
-    options = {"tier": "real-root", "email": "security@example.com"}
+    options = {"tier": "real-root", "email": "security@rootguard-alerts.net"}
     run_policy(remediation(**options), session, tmp_path / "first", ACCOUNT)
     evidence.reset()
     counter.reset()
@@ -118,7 +118,7 @@ def test_changed_tier_updates_only_the_metric_filter(aws, tmp_path):
 def test_dryrun_run_writes_nothing(aws, tmp_path):
     session, counter = aws
     make_trail(aws)
-    run_policy(remediation(email="security@example.com"), session, tmp_path, ACCOUNT, dryrun=True)
+    run_policy(remediation(email="security@rootguard-alerts.net"), session, tmp_path, ACCOUNT, dryrun=True)
     assert counter.writes == {}
     assert session.client("logs").describe_metric_filters(logGroupName=LOG_GROUP)["metricFilters"] == []
 
@@ -130,7 +130,7 @@ def test_dryrun_seen_by_the_action_lists_planned_writes_without_making_them(aws,
     from c7n.config import Config
     from c7n.policy import Policy
     config = Config.empty(account_id=ACCOUNT, region=REGION, output_dir=str(tmp_path), dryrun=True)
-    policy = Policy(remediation(email="security@example.com"), config, session_factory=lambda *a, **k: session)
+    policy = Policy(remediation(email="security@rootguard-alerts.net"), config, session_factory=lambda *a, **k: session)
     (action,) = policy.resource_manager.actions
     resource = {"account_id": ACCOUNT}
     records = action.process([resource])
@@ -140,7 +140,7 @@ def test_dryrun_seen_by_the_action_lists_planned_writes_without_making_them(aws,
     planned = summary(resource)
     assert planned["result"] == "planned"
     assert [step.split(" ")[0:2] for step in planned["writes"]] == [
-        ["create", "SNS"], ["subscribe", "security@example.com"], ["create", "metric"], ["create", "alarm"]]
+        ["create", "SNS"], ["subscribe", "security@rootguard-alerts.net"], ["create", "metric"], ["create", "alarm"]]
     assert counter.writes == {}
 
 
@@ -280,7 +280,7 @@ def test_dryrun_run_records_the_planned_writes_in_the_action_file(aws, tmp_path)
     make_trail(aws)
     session, counter = aws
 
-    (resource,) = run_policy(remediation(email="security@corp.test"), session, tmp_path, ACCOUNT, dryrun=True)
+    (resource,) = run_policy(remediation(email="security@rootguard-alerts.net"), session, tmp_path, ACCOUNT, dryrun=True)
 
     assert counter.writes == {}
     assert writes(resource) == [(call, "planned") for call in WRITES]
@@ -297,14 +297,14 @@ def test_a_failure_at_any_write_is_recorded_stops_the_rest_and_the_next_run_comp
     session, _ = aws
     handler = fail(session, failing)
 
-    (resource,) = run_policy(remediation(email="security@corp.test"), session, tmp_path / "first", ACCOUNT)
+    (resource,) = run_policy(remediation(email="security@rootguard-alerts.net"), session, tmp_path / "first", ACCOUNT)
 
     position = WRITES.index(failing)
     assert writes(resource) == ([(c, "done") for c in WRITES[:position]] + [(failing, "failed")]
                                 + [(c, "not-attempted") for c in WRITES[position + 1:]])
     summary = resource[ACTIONS_ANNOTATION][-1]
     assert summary["result"] == "partial" and "InternalFailure" in summary["detail"]
-    named = {"sns:CreateTopic": "create SNS topic", "sns:Subscribe": "subscribe security@corp.test",
+    named = {"sns:CreateTopic": "create SNS topic", "sns:Subscribe": "subscribe security@rootguard-alerts.net",
              "logs:PutMetricFilter": "create metric filter", "cloudwatch:PutMetricAlarm": "create alarm"}
     made_part = summary["detail"].split("already made before it:")[1]
     assert [c for c in WRITES if named[c] in made_part] == list(WRITES[:position])
@@ -317,6 +317,6 @@ def test_a_failure_at_any_write_is_recorded_stops_the_rest_and_the_next_run_comp
 
     session.events.unregister(f"before-call.{failing.split(':')[0]}.{failing.split(':')[1]}", handler)
     evidence.reset()
-    (resource,) = run_policy(remediation(email="security@corp.test"), session, tmp_path / "second", ACCOUNT)
+    (resource,) = run_policy(remediation(email="security@rootguard-alerts.net"), session, tmp_path / "second", ACCOUNT)
     assert [c for c, result in writes(resource) if result == "done"] == list(WRITES[position:])
     assert all(chain_state(session).values())

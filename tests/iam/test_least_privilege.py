@@ -127,7 +127,7 @@ def test_remediation_role_scopes_each_write_exactly_as_the_actions_declare():
 
 def test_remediation_role_assumes_root_only_for_the_audit_and_delete_tasks():
     [(resources, condition)] = grants(IAM / "remediation-role.json")["sts:AssumeRoot"]
-    tasks = json.loads(condition)["ArnEquals"]["sts:TaskPolicyArn"]
+    tasks = json.loads(condition)["StringEquals"]["sts:TaskPolicyArn"]
     assert resources == ["arn:aws:iam::*:root"]
     assert sorted(t.rsplit("/", 1)[1] for t in tasks) == [
         "IAMAuditRootUserCredentials", "IAMDeleteRootUserCredentials"]

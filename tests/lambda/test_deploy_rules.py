@@ -34,7 +34,7 @@ def deployed(sandbox, tmp_path_factory):
     boto3.client("iam").create_role(RoleName="rootguard-lambda", AssumeRolePolicyDocument=json.dumps(LAMBDA_ROLE_TRUST))
     common = ["run", "-s", str(tmp / "out"), "-r", "us-east-1", "--cache-period", "0"]
     for args in (["--vars-file", str(vars_file), str(REPO / "deploy/realtime.yml")],
-                 ["-p", "root-mfa-missing", str(REPO / "deploy/periodic.yml")]):
+                 ["--vars-file", str(vars_file), "-p", "root-mfa-missing", str(REPO / "deploy/periodic.yml")]):
         env.setattr("sys.argv", ["custodian", *common, *args])
         custodian()
     events = boto3.client("events", region_name="us-east-1")

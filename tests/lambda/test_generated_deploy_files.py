@@ -15,7 +15,9 @@ from rootguard_filters.deployment import deploy_files as deploy
 # The deploy files use filters of the whole pack: register it.
 rootguard_filters.register()
 
-DEPLOY_FILES = ("deploy/periodic.yml", "deploy/securityhub.yml", "deploy/realtime.yml", "remediation/realtime-drift.yml")
+DEPLOY_FILES = ("deploy/periodic.yml", "deploy/organization.yml", "deploy/break-glass-review.yml",
+                "deploy/securityhub.yml", "deploy/realtime.yml", "remediation/realtime-drift.yml")
+GENERATED = ("deploy/periodic.yml", "deploy/organization.yml", "deploy/break-glass-review.yml", "deploy/securityhub.yml")
 
 
 def test_committed_periodic_and_securityhub_files_match_the_generator():
@@ -24,7 +26,7 @@ def test_committed_periodic_and_securityhub_files_match_the_generator():
 
 
 def test_committed_execution_role_matches_the_permissions_of_the_deployed_policies():
-    files = [REPO / "deploy/periodic.yml", REPO / "deploy/securityhub.yml", REPO / "deploy/realtime.yml"]
+    files = [REPO / name for name in deploy.ROLE_DOCUMENTS["iam/lambda-execution-role.json"]]
     committed = json.loads((REPO / "iam/lambda-execution-role.json").read_text())
     assert committed == deploy.execution_role_policy(files)
     actions = committed["Statement"][1]["Action"]
@@ -45,13 +47,62 @@ def test_custodian_validate_accepts_the_deploy_file(path, monkeypatch, caplog):
     assert "Configuration invalid" not in caplog.text
 
 
-def test_every_audit_policy_gets_a_periodic_variant_and_policies_dir_stays_pull_mode():
+def deployed(name):
+    return yaml.safe_load((REPO / name).read_text())["policies"]
+
+
+def test_every_audit_policy_gets_exactly_one_lambda_variant_and_policies_dir_stays_pull_mode():
     audit = deploy.load_audit_policies(REPO / "policies")
-    periodic = yaml.safe_load((REPO / "deploy/periodic.yml").read_text())["policies"]
-    assert [p["name"] for p in periodic] == [p["name"] for p in audit]
-    assert all(p["mode"]["type"] == "rootguard-periodic" and p["mode"]["schedule"] == "rate(1 day)" for p in periodic)
-    assert all(len(p.get("description", "")) <= deploy.MAX_DESCRIPTION for p in periodic)
+    variants = [p for name in GENERATED[:3] for p in deployed(name)]
+    assert sorted(p["name"] for p in variants) == sorted(p["name"] for p in audit)
+    assert all(p["mode"]["type"] == "rootguard-periodic" for p in variants)
+    assert all(len(p.get("description", "")) <= deploy.MAX_DESCRIPTION for p in variants)
     assert all(p.get("mode", {"type": "pull"})["type"] == "pull" for p in audit)
+
+
+def test_the_daily_audit_holds_neither_the_review_nor_organization_level_policies():
+    daily = deployed("deploy/periodic.yml")
+    assert {p["mode"]["schedule"] for p in daily} == {"rate(1 day)"}
+    assert not [p for p in daily if p["resource"] == "aws.org-account" or catalog.get(p["name"]).cadence == "review"]
+    assert [p["name"] for p in deployed("deploy/securityhub.yml")] == [p["name"] for p in daily]
+    # organization-level policies only in the management account's file
+    organization = deployed("deploy/organization.yml")
+    assert organization and {p["resource"] for p in organization} == {"aws.org-account"}
+
+
+def test_the_break_glass_review_runs_weekly_with_the_register_in_its_environment():
+    review = {p["name"]: p for p in deployed("deploy/break-glass-review.yml")}
+    assert set(review) == {c.id for c in catalog.CONTROLS if c.cadence == "review"}
+    assert {p["mode"]["schedule"] for p in review.values()} == {"rate(7 days)"}
+    session = review["root-session-unapproved"]
+    assert session["mode"]["environment"] == {"Variables": {"ROOTGUARD_APPROVALS": "{rootguard_approvals}"}}
+    assert "approvals" not in session["filters"][0]  # read from the environment
+    # the register is required there: deployed without it, every approved session would be mailed as HIGH
+    from rootguard_filters.deployment.lambda_modes import unset_variables
+    assert "rootguard_approvals" in unset_variables(session)
+
+
+def test_a_register_location_reaches_the_review_and_the_role_may_read_that_object_only(tmp_path):
+    (tmp_path / "policies").mkdir()
+    for name in ("account.yml", "break-glass.yml"):
+        (tmp_path / "policies" / name).write_text((REPO / "policies" / name).read_text())
+    assert deploy.main(["--root", str(tmp_path), "--approvals", "s3://security-registers/root-approvals.csv",
+                        "--review-schedule", "rate(14 days)"]) == 0
+    [session] = [p for p in yaml.safe_load((tmp_path / "deploy/break-glass-review.yml").read_text())["policies"]
+                 if p["name"] == "root-session-unapproved"]
+    assert session["mode"]["environment"]["Variables"]["ROOTGUARD_APPROVALS"] == \
+        "s3://security-registers/root-approvals.csv"
+    assert session["mode"]["schedule"] == "rate(14 days)"
+    role = json.loads((tmp_path / "iam/lambda-execution-role.json").read_text())
+    reads = [s for s in role["Statement"] if "s3:GetObject" in s["Action"]]
+    assert reads == [{"Sid": "BreakGlassRegister", "Effect": "Allow", "Action": ["s3:GetObject"],
+                      "Resource": ["arn:aws:s3:::security-registers/root-approvals.csv"]}]
+
+
+def test_a_register_outside_s3_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        deploy.main(["--root", str(REPO), "--check", "--approvals", "/etc/approvals.csv"])
+    assert exit_.value.code == 2 and "reads its register from S3" in capsys.readouterr().err
 
 
 def test_generator_reads_whatever_policies_are_in_the_directory(tmp_path):
@@ -70,7 +121,7 @@ def test_generator_reads_whatever_policies_are_in_the_directory(tmp_path):
 
 
 def test_every_periodic_policy_sends_its_findings_to_the_mailer_queue_of_the_vars_file_by_default():
-    for name in ("deploy/periodic.yml", "deploy/securityhub.yml"):
+    for name in GENERATED:
         for policy in yaml.safe_load((REPO / name).read_text())["policies"]:
             [notify] = [a for a in policy["actions"] if a["type"] == "notify"]
             assert notify["transport"] == {"type": "sqs", "queue": "{rootguard_notify_queue}"}, policy["name"]

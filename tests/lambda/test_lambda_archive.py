@@ -96,5 +96,5 @@ def test_root_console_signin_event_reaches_the_mailer_queue_with_the_mfa_answer(
     [message] = read_notifications(queue_url)
     assert message["policy"]["name"] == "rootguard-root-console-signin"
     assert message["event"]["detail"]["additionalEventData"]["MFAUsed"] == "Yes"
-    assert "MFA used: {{ event.detail.additionalEventData.MFAUsed }}" in message["action"]["subject"]
+    assert "MFA used: {{ event.detail.additionalEventData.MFAUsed |" in message["action"]["subject"]
     assert [r["account_id"] for r in message["resources"]] == [MANAGEMENT_ACCOUNT]

@@ -105,7 +105,7 @@ def organization(sandbox, monkeypatch):
 def event_values(subject_template, event):
     """The values of the ``{{ event.a.b }}`` expressions of a notify subject, read from the event."""
     values = []
-    for path in re.findall(r"{{\s*event\.([\w.]+)\s*}}", subject_template):
+    for path in re.findall(r"{{\s*event\.([\w.]+)[^}]*}}", subject_template):
         value = event
         for key in path.split("."):
             value = value[key]

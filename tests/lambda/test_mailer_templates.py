@@ -50,3 +50,11 @@ def test_findings_list_each_accounts_verdicts(name):
                                                          "reason": "topic has only pending subscriptions"}}}]
     html = env().get_template(name).render(**message(None, resources))
     assert "root-usage-alarm: <b>non-compliant</b> — topic has only pending subscriptions" in html
+
+
+def test_a_finding_names_an_iam_user_by_name_and_arn_not_none():
+    # admin-users-without-mfa flags aws.iam-user resources: no account_name / account_id on them.
+    user = {"UserName": "alice", "Arn": "arn:aws:iam::444455556666:user/alice", "UserId": "AIDAEXAMPLE"}
+    html = env().get_template("rootguard-finding.html.j2").render(**message(None, [user]))
+    assert "alice (arn:aws:iam::444455556666:user/alice)" in html
+    assert "None" not in html

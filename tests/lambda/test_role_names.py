@@ -43,6 +43,8 @@ def test_template_sandbox_and_generator_agree_on_the_audit_role():
 
 
 @pytest.mark.parametrize("path, role", [("deploy/periodic.yml", deploy.LAMBDA_ROLE),
+                                        ("deploy/organization.yml", deploy.LAMBDA_ROLE),
+                                        ("deploy/break-glass-review.yml", deploy.LAMBDA_ROLE),
                                         ("deploy/securityhub.yml", deploy.LAMBDA_ROLE),
                                         ("deploy/realtime.yml", deploy.LAMBDA_ROLE),
                                         ("remediation/realtime-drift.yml", deploy.DRIFT_REMEDIATION_ROLE)])
