@@ -143,8 +143,9 @@ class Matrix:
         return self.cells.get((key, control_id))
 
     def has_output(self):
-        """Whether any rootguard policy output was found (an accounts file alone gives none)."""
-        return any(cell.status != NOT_EVALUATED for cell in self.cells.values())
+        """Whether any rootguard policy output was found (an accounts file alone gives none): a cell, or
+        a remediation policy's failed fix."""
+        return bool(self.fixes) or any(cell.status != NOT_EVALUATED for cell in self.cells.values())
 
     def times(self):
         """{"as_of", "run_started", "run_ended", "generated"} as ISO 8601 UTC strings (None if unknown)."""
