@@ -527,20 +527,22 @@ def read_policy_dir(path, policy, account_name=None, region=None):
         run.unfit = (f"policy {policy} does not run {' or '.join(own)}: it cannot evaluate {run.control} "
                      "(its metadata.control or name maps it there)")
         return run
+    resources_path = os.path.join(path, "resources.json")
+    earlier = iso(mtime(resources_path)) if older_than_run(resources_path, run) else None
+    if earlier:
+        run.stale.append(f"resources.json from an earlier run ({earlier})")
     logged = log_error(os.path.join(path, "custodian-run.log"), run.started)
     if logged and FIXES_FAILED in logged:
         run.fixes_error = logged
     elif logged:
-        run.error = f"policy errored: {logged}"
+        run.error = f"policy errored: {logged}" + (
+            f"; output from an earlier run ({earlier}) is not used" if earlier else "")
         return run
-    resources_path = os.path.join(path, "resources.json")
     if not os.path.exists(resources_path):
         # c7n writes resources.json once the query and filters finished; metadata.json always.
         run.error = "policy errored: no resources.json (the resource query or a filter failed)"
         return run
-    if older_than_run(resources_path, run):
-        earlier = iso(mtime(resources_path))
-        run.stale.append(f"resources.json from an earlier run ({earlier})")
+    if earlier:
         run.error = (f"policy errored: its latest run ({iso(run.started)}) wrote no resources.json (the resource "
                      f"query or a filter failed); output from an earlier run ({earlier}) is not used")
         return run

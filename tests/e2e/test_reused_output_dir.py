@@ -247,3 +247,80 @@ def test_report_lists_the_failed_fix_and_exits_8(failed_fix, fmt, tmp_path, caps
 def test_the_report_of_c7n_org_output_lists_the_failed_fix(failed_fix):
     matrix = collect(str(failed_fix["org_out"]))
     assert [f["account_id"] for f in matrix.fixes if f["result"] == "failed"] == [failed_fix["key_owner"]]
+
+
+def test_plain_custodian_error_of_an_earlier_run_does_not_stick_and_a_new_one_hides_the_old_verdict(org, tmp_path):
+    """custodian-run.log is appended to: an earlier run's error must not fail today's run, and today's
+    error must not let yesterday's resources.json through."""
+    sandbox, out = org["sandbox"], tmp_path / "out"
+    policy_file = write_policies(tmp_path / "p.yml", [POLICIES["root-mfa-missing"]])
+    sandbox.set_denied(MANAGEMENT_ACCOUNT_ID, ["iam:ListAccountAliases"])
+    try:
+        denied = custodian(org, out, policy_file)
+    finally:
+        sandbox.set_denied(MANAGEMENT_ACCOUNT_ID, [])
+    assert denied.returncode == 2
+    time.sleep(1.1)
+    clean = custodian(org, out, policy_file)
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert "Error while executing policy" in (out / "root-mfa-missing" / "custodian-run.log").read_text()
+    assert collect(str(out)).cell(MANAGEMENT_ACCOUNT_ID, "root-mfa-missing").status == "compliant"
+
+    time.sleep(1.1)
+    sandbox.set_denied(MANAGEMENT_ACCOUNT_ID, ["iam:ListAccountAliases"])
+    try:
+        denied_again = custodian(org, out, policy_file)
+    finally:
+        sandbox.set_denied(MANAGEMENT_ACCOUNT_ID, [])
+    assert denied_again.returncode == 2
+    matrix = collect(str(out))
+    cell = matrix.cell(MANAGEMENT_ACCOUNT_ID, "root-mfa-missing")
+    assert cell.status == "could-not-evaluate" and "ListAccountAliases" in cell.reason, cell
+    assert matrix.stale
+
+
+# ------------------------------------------------------------------ runs interleaved across accounts
+
+def test_runs_interleaved_across_accounts_each_account_keeps_its_newest_run(org, tmp_path, capsys):
+    """Run A: every account. Run B (-a one member): that member only, later. Run C (-a another member,
+    whose role is now unassumable). Each account's cells come from its own newest run; run C's log
+    speaks only for the account it ran."""
+    sandbox, out = org["sandbox"], tmp_path / "out"
+    policy_file = write_policies(tmp_path / "p.yml", AUDIT)
+    first, second = members(org, "compliant")
+    key_owner = members(org, "root-access-key")[0]
+    names = org["names"]
+
+    def run(log, *accounts):
+        selected = [arg for name in accounts for arg in ("-a", name)]
+        result = subprocess.run([tool("c7n-org"), "run", "-c", org["seeded"]["accounts_yml"], "-s", str(out),
+                                 "-u", policy_file, "-r", "us-east-1", "--cache-period", "0", *selected],
+                                env=org["env"], capture_output=True, text=True, timeout=300)
+        log.write_text(result.stderr)
+        return result
+
+    assert run(tmp_path / "a.log").returncode == 0
+    time.sleep(1.1)
+    assert run(tmp_path / "b.log", names[first]).returncode == 0
+    time.sleep(1.1)
+    sandbox.set_unassumable(second)
+    try:
+        assert run(tmp_path / "c.log", names[second]).returncode == 1
+    finally:
+        sandbox.set_unassumable(second, False)
+
+    status, data = report_json([str(out), "--accounts", org["seeded"]["accounts_yml"],
+                                "--c7n-org-log", str(tmp_path / "c.log"), "--fail-on", STRICT], capsys)
+    times = {name: {c["control"]: c["evaluated_at"] for c in data["cells"] if c["account_name"] == name}
+             for name in (names[first], names[key_owner])}
+    # run B's account is newer than run A's, and both keep their verdicts
+    assert times[names[first]]["root-mfa-missing"] > times[names[key_owner]]["root-mfa-missing"]
+    assert cells_of(data, names[first])["root-mfa-missing"]["status"] == "compliant"
+    assert cells_of(data, names[key_owner])["root-access-keys-present"]["status"] == "non-compliant"
+    assert cells_of(data, names[MANAGEMENT_ACCOUNT_ID])["root-access-keys-present"]["status"] == "compliant"
+    # run C's account: its older output is never a verdict
+    for control, cell in cells_of(data, names[second]).items():
+        if control in ("root-mfa-missing", "root-access-keys-present"):
+            assert cell["status"] == "could-not-evaluate" and "AccessDenied on AssumeRole" in cell["reason"]
+            assert "output from an earlier run (" in cell["reason"]
+    assert status == 6
