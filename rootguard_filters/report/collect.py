@@ -362,6 +362,7 @@ class PolicyRun:
     execution_id: str = None     # metadata.json execution id: the run the directory's files must belong to
     stale: list = field(default_factory=list)    # files of an earlier run that were not used, and why
     fixes: list = field(default_factory=list)    # action records whose fix did not happen
+    earlier: bool = False        # c7n-org's log shows this output is from before the account's latest run
     unfit: str = None            # the policy maps to a pack control but does not run its filter: why
     fixes_error: str = None      # the pack's FixesFailed, logged by plain custodian (not an evaluation error)
 
@@ -749,13 +750,14 @@ def read_c7n_org_log(path):
 def sequence_start(run, task):
     """When the c7n-org sequence of policy runs that ended with ``run`` began: walk back through the
     account × region's runs that ended just before the next one started (see SEQUENCE_GAP)."""
-    current = run
+    current, seen = run, {id(run)}
     while True:
-        before = [r for r in task if r is not current and r.ended is not None and current.started is not None
+        before = [r for r in task if id(r) not in seen and r.ended is not None and current.started is not None
                   and r.started is not None and 0 <= current.started - r.ended <= SEQUENCE_GAP]
         if not before:
             return current.started
         current = max(before, key=lambda r: r.ended)
+        seen.add(id(current))
 
 
 def apply_c7n_org_log(runs, events):
@@ -778,6 +780,7 @@ def apply_c7n_org_log(runs, events):
             if fresh or event.at is None or failed.started is None:
                 failed.error = f"{event.cause}; {failed.error}" if failed.error else event.cause
             else:
+                failed.earlier = True
                 failed.stale.append(f"output from an earlier run ({iso(failed.ended)})")
                 failed.error = f"{event.cause}; output from an earlier run ({iso(failed.ended)}) is not used"
         if not event.stops or event.at is None:
@@ -786,6 +789,7 @@ def apply_c7n_org_log(runs, events):
         for run in task:
             if run is failed or run.started is None or run.started >= began or run.started > event.at + LOG_SLACK:
                 continue
+            run.earlier = True
             run.stale.append(f"output from an earlier run ({iso(run.ended)})")
             run.error = (f"not run: c7n-org stopped the account at {event.policy}: {event.cause}; "
                          f"output from an earlier run ({iso(run.ended)}) is not used")
@@ -1041,7 +1045,7 @@ class _Collector:
                 else:
                     cells[key] = self.missing_cell(account, control)
         # Only the runs the cells come from set the "as of" span: an earlier run's leftovers do not.
-        current = [r for r in self.runs if not r.stale]
+        current = [r for r in self.runs if not r.earlier]
         starts = [r.started for r in current if r.started is not None]
         ends = [r.ended for r in current if r.ended is not None]
         if self.stale:

@@ -420,7 +420,8 @@ def render_csv(matrix):
                          "control": record.get("control") or "", "title": control.title if control else "",
                          "severity": control.severity if control else "", "status": record.get("result") or "",
                          "reason": fix_line(record), "policy": record.get("policy") or "",
-                         "region": record.get("region") or "", "evaluated_at": record.get("evaluated_at") or "", "run_started": times["run_started"] or "",
+                         "region": record.get("region") or "", "evaluated_at": record.get("evaluated_at") or "",
+                         "run_started": times["run_started"] or "",
                          "run_ended": times["run_ended"] or "", "kind": "fix"})
     return buffer.getvalue()
 

@@ -202,7 +202,8 @@ def failed_fix(org):
     out = work / "fix-out"
     sandbox.set_denied(key_owner, ["iam:DeleteAccessKey"])
     try:
-        plain = custodian(org, out, write_policies(work / "fix.yml", [ORG_REMEDIATION["delete-member-root-credentials"]]))
+        fix_file = write_policies(work / "fix.yml", [ORG_REMEDIATION["delete-member-root-credentials"]])
+        plain = custodian(org, out, fix_file)
         org_out, log = work / "fix-org-out", work / "fix-org.log"
         accounts = yaml.safe_load(Path(org["seeded"]["accounts_yml"]).read_text())
         management = [a for a in accounts["accounts"] if a["account_id"] == MANAGEMENT_ACCOUNT_ID]
