@@ -462,9 +462,8 @@ def check_verdict(entry, where):
             "details": entry.get("details") if isinstance(entry.get("details"), dict) else {}}
 
 
-def read_verdict_file(path):
-    """{resource id: {filter type: verdict}} from ``rootguard-verdicts.json``."""
-    document = read_json(path)
+def read_verdict_file(document):
+    """{resource id: {filter type: verdict}} from ``rootguard-verdicts.json``'s parsed document."""
     if not isinstance(document, dict) or not isinstance(document.get("verdicts"), dict):
         raise ValueError(f"{VERDICTS_FILE} has no 'verdicts' object")
     verdicts = {}
@@ -475,9 +474,9 @@ def read_verdict_file(path):
     return verdicts
 
 
-def read_verdict_names(path):
+def read_verdict_names(document):
     """{resource id: Name} the pack recorded beside the verdicts (organization members), if any."""
-    names = read_json(path).get("names")
+    names = document.get("names")
     return {str(k): str(v) for k, v in names.items() if v} if isinstance(names, dict) else {}
 
 
@@ -564,9 +563,9 @@ def read_policy_dir(path, policy, account_name=None, region=None):
                 # an earlier run's verdicts: this run stopped before the pack filter, or ran none
                 run.stale.append(f"{VERDICTS_FILE} from an earlier run ({iso(mtime(verdicts_path))})")
             else:
-                run.verdicts = read_verdict_file(verdicts_path)
+                run.verdicts = read_verdict_file(document)
                 run.has_verdict_file = run.pack = True
-                run.names = read_verdict_names(verdicts_path)
+                run.names = read_verdict_names(document)
         except (OSError, ValueError, AttributeError) as error:
             run.error = f"{VERDICTS_FILE} unreadable: {error}"
     return run
