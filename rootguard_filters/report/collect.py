@@ -363,6 +363,7 @@ class PolicyRun:
     stale: list = field(default_factory=list)    # files of an earlier run that were not used, and why
     fixes: list = field(default_factory=list)    # action records whose fix did not happen
     earlier: bool = False        # c7n-org's log shows this output is from before the account's latest run
+    logged_at: float = None      # when c7n-org's log says the account's latest run failed or stopped
     unfit: str = None            # the policy maps to a pack control but does not run its filter: why
     fixes_error: str = None      # the pack's FixesFailed, logged by plain custodian (not an evaluation error)
 
@@ -624,8 +625,10 @@ def verdict_cell(run, verdicts):
 
 
 def error_cell(run, reason=None):
+    # the cell's time is the run that failed: c7n-org's log record when that is newer than the output
+    times = [t for t in (run.ended, run.logged_at) if t is not None]
     return Cell(COULD_NOT_EVALUATE, reason or f"{run.where}: {run.error}", {}, run.policy, run.region,
-                iso(run.ended))
+                iso(max(times)) if times else None)
 
 
 def account_cell(run, account_id):
@@ -776,6 +779,7 @@ def apply_c7n_org_log(runs, events):
         fresh = (failed is not None and failed.ended is not None and event.at is not None
                  and abs(event.at - failed.ended) <= LOG_SLACK)
         if failed is not None:
+            failed.logged_at = event.at
             if fresh or event.at is None or failed.started is None:
                 failed.error = f"{event.cause}; {failed.error}" if failed.error else event.cause
             else:
@@ -788,7 +792,7 @@ def apply_c7n_org_log(runs, events):
         for run in task:
             if run is failed or run.started is None or run.started >= began or run.started > event.at + LOG_SLACK:
                 continue
-            run.earlier = True
+            run.earlier, run.logged_at = True, event.at
             run.stale.append(f"output from an earlier run ({iso(run.ended)})")
             run.error = (f"not run: c7n-org stopped the account at {event.policy}: {event.cause}; "
                          f"output from an earlier run ({iso(run.ended)}) is not used")
@@ -1036,7 +1040,9 @@ class _Collector:
                 if control.resource != ORG_RESOURCE and stopped and control.id in run_anywhere:
                     earlier = sorted({m[1] for c in found or () for m in EARLIER.finditer(c.reason)})
                     stale = f"; output from an earlier run ({earlier[-1]}) is not used" if earlier else ""
-                    cells[key] = Cell(COULD_NOT_EVALUATE, stopped + stale, {}, control.id)
+                    logged = [r.logged_at for r in self.failed.get(account, ()) if r.logged_at is not None]
+                    cells[key] = Cell(COULD_NOT_EVALUATE, stopped + stale, {}, control.id,
+                                      evaluated_at=iso(max(logged)) if logged else None)
                 elif found:
                     cells[key] = worst(found)
                 elif control.resource != ORG_RESOURCE and not self.expects_account_controls(account):

@@ -193,6 +193,7 @@ def test_an_unassumable_account_with_yesterdays_output_is_could_not_evaluate(tmp
         assert cells[("prod", control)]["status"] == "could-not-evaluate"
         assert "AccessDenied on AssumeRole" in cells[("prod", control)]["reason"]
         assert "output from an earlier run (2026-09-21T" in cells[("prod", control)]["reason"]
+        assert cells[("prod", control)]["evaluated_at"].startswith("2026-09-22T")   # the log's run
         assert cells[("dev", control)]["status"] == "compliant"
         assert cells[("dev", control)]["evaluated_at"].startswith("2026-09-22T")
     assert data["stale_output_seen"] is True
