@@ -4,7 +4,10 @@ A filter's ``verdict(resource)`` fetches evidence and calls a pure ``decide`` fu
 flags the resource when the verdict is non-compliant or could-not-evaluate (an unknown stays visible
 in ``resources.json``, never silently compliant), annotates it under ``c7n:rootguard``, logs a warning
 for could-not-evaluate, and writes every verdict — flagged or not — to ``rootguard-verdicts.json``
-beside the policy's ``resources.json`` so the report can tell compliant from not-applicable.
+beside the policy's ``resources.json`` so the report can tell compliant from not-applicable. The file
+names the policy run that wrote it (c7n's execution id and start time, as in ``metadata.json``): c7n
+rewrites ``metadata.json`` on every run but leaves an earlier run's other files in a reused output
+directory, so a verdict file whose run is not the latest is stale and the report ignores it.
 Options are checked against the class's schema at run time too (``options.py``: c7n-org does not
 validate): an invalid option makes every resource could-not-evaluate, naming the option.
 """
@@ -46,7 +49,11 @@ def write_verdicts(manager):
     verdicts = getattr(ctx, "_rootguard_verdicts", None) if ctx is not None else None
     if output is None or verdicts is None:
         return
-    document = {"policy": getattr(ctx.policy, "name", None), "verdicts": verdicts}
+    document = {"policy": getattr(ctx.policy, "name", None),
+                # the run that wrote the file (metadata.json's execution id / start of the same run)
+                "execution_id": getattr(ctx, "execution_id", None),
+                "execution_start": getattr(ctx, "start_time", None),
+                "verdicts": verdicts}
     names = getattr(ctx, "_rootguard_names", None)
     if names:   # lets the report put a member's row under its c7n-org name when no metadata names its id
         document["names"] = names

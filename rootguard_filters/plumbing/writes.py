@@ -13,10 +13,16 @@ Records go on each resource under ``c7n:rootguard-actions`` (a list shared by ev
 of a policy, so two actions on one policy compose) and are what ``process()`` returns, so c7n writes
 them to the policy's ``action-<name>`` file.
 
+A fix that did not happen — a record ``failed``, ``left-behind`` or ``not-attempted`` — must not end a
+scheduled run with status 0: once the action has made every record, :class:`RecordedAction` writes its
+``action-<name>`` file itself and raises :class:`FixesFailed`, so ``custodian run`` exits 2 and
+``c7n-org run`` exits 1 (both run the remaining policies first) and the report lists the records.
+
 c7n skips actions altogether under ``custodian run --dryrun``; :class:`RecordedAction` appends a last
 filter that, in dryrun pull runs only, asks the policy's rootguard actions for their plan, so a dry
 run shows what would be written (in ``resources.json`` and the ``action-<name>`` files).
 """
+import functools
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,7 +37,20 @@ log = logging.getLogger("custodian.rootguard")
 
 ACTIONS_KEY = "c7n:rootguard-actions"
 DONE, PLANNED, FAILED, NOT_ATTEMPTED = "done", "planned", "failed", "not-attempted"
+LEFT_BEHIND = "left-behind"      # something the action created is not where it belongs yet
 WRITE_RESULTS = (DONE, PLANNED, FAILED, NOT_ATTEMPTED)
+# Results that mean a fix did not happen: the run must not end as if it had.
+UNFIXED_RESULTS = (FAILED, LEFT_BEHIND, NOT_ATTEMPTED)
+
+
+class FixesFailed(Exception):
+    """Raised after an action recorded (and wrote) every record, when some fix did not happen.
+    ``records`` are the action's records, ``resources`` the (annotated) resources it acted on."""
+
+    def __init__(self, message, records=(), resources=()):
+        super().__init__(message)
+        self.records = list(records)
+        self.resources = list(resources)
 
 
 class WriteFailed(Exception):
@@ -129,6 +148,21 @@ def _pull_mode(manager):
     return mode.get("type", "pull") in ("pull", "periodic", "config-poll-rule")
 
 
+def _failing_when_unfixed(process):
+    """Wrap a RecordedAction subclass's ``process`` so the outermost call ends with ``end_run``
+    (a subclass calling ``super().process`` must not raise before its own records are made)."""
+    @functools.wraps(process)
+    def wrapper(self, resources, *args, **kwargs):
+        depth = self.__dict__.get("_rootguard_process_depth", 0)
+        self.__dict__["_rootguard_process_depth"] = depth + 1
+        try:
+            records = process(self, resources, *args, **kwargs)
+        finally:
+            self.__dict__["_rootguard_process_depth"] = depth
+        return records if depth else self.end_run(records, resources)
+    return wrapper
+
+
 class RecordedAction(CheckedOptions, BaseAction):
     """Base of the rootguard actions: ``process`` returns the write records; dryrun runs plan;
     invalid options (checked at run time, see ``options.py``) write nothing."""
@@ -142,9 +176,29 @@ class RecordedAction(CheckedOptions, BaseAction):
                 and not any(isinstance(f, DryRunPlans) for f in filters)):
             filters.append(DryRunPlans(manager))
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "process" in cls.__dict__:
+            cls.process = _failing_when_unfixed(cls.__dict__["process"])
+
     @property
     def dryrun(self):
         return bool(getattr(self.manager.config, "dryrun", False))
+
+    def end_run(self, records, resources=()):
+        """After ``process``: when a fix did not happen (not under dryrun), write the action file
+        (c7n writes it only when ``process`` returns) and raise FixesFailed."""
+        unfixed = [r for r in records or () if isinstance(r, dict) and r.get("result") in UNFIXED_RESULTS]
+        if not unfixed or self.dryrun:
+            return records
+        output = getattr(getattr(self.manager, "ctx", None), "output", None)
+        if output is not None:
+            output.write_file(f"action-{self.name}", utils.dumps(records))
+        first = unfixed[0]
+        raise FixesFailed(
+            f"{self.type}: {len(unfixed)} fix(es) did not happen (every record is in action-{self.name}); "
+            f"first: {first.get('result')} {first.get('call') or ''} on {first.get('target') or first.get('account')}: "
+            f"{first.get('detail')}", records, resources)
 
     def write_log(self, caller_account=None):
         return WriteLog(self.type, self.dryrun,

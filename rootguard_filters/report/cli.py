@@ -9,6 +9,8 @@ Exit status (so the report can gate CI; the highest that applies wins):
 4     some cell is not-evaluated (an account or control without output)
 5     some cell is non-compliant (a finding)
 6     some cell is could-not-evaluate (the audit itself is broken: it may hide a finding)
+7     some cell is not-applicable (only when ``--fail-on`` names not-applicable)
+8     a fix did not happen: an action record is failed, left-behind or not-attempted
 ====  =======================================================================================
 """
 import argparse
@@ -22,9 +24,10 @@ from rootguard_filters.verdict import COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_APP
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_NO_OUTPUT = 3
-EXIT_FOR_STATUS = {NOT_EVALUATED: 4, NON_COMPLIANT: 5, COULD_NOT_EVALUATE: 6, NOT_APPLICABLE: 7}
-FAIL_ON_CHOICES = (NON_COMPLIANT, COULD_NOT_EVALUATE, NOT_EVALUATED, NOT_APPLICABLE)
-DEFAULT_FAIL_ON = f"{NON_COMPLIANT},{COULD_NOT_EVALUATE},{NOT_EVALUATED}"
+FAILED_FIX = "failed-fix"      # not a cell status: an action record whose fix did not happen
+EXIT_FOR_STATUS = {NOT_EVALUATED: 4, NON_COMPLIANT: 5, COULD_NOT_EVALUATE: 6, NOT_APPLICABLE: 7, FAILED_FIX: 8}
+FAIL_ON_CHOICES = (NON_COMPLIANT, COULD_NOT_EVALUATE, NOT_EVALUATED, NOT_APPLICABLE, FAILED_FIX)
+DEFAULT_FAIL_ON = f"{NON_COMPLIANT},{COULD_NOT_EVALUATE},{NOT_EVALUATED},{FAILED_FIX}"
 
 EPILOG = f"""exit status (the highest that applies):
   0  no cell has a --fail-on status
@@ -32,6 +35,7 @@ EPILOG = f"""exit status (the highest that applies):
   3  OUT holds no rootguard output (nothing ran, or the wrong directory)
   4  not-evaluated cells      5  non-compliant cells      6  could-not-evaluate cells
   7  not-applicable cells (only when --fail-on names not-applicable)
+  8  a fix did not happen (failed, left-behind or not-attempted action records)
 
 --fail-on default: {DEFAULT_FAIL_ON} (everything a CI gate should stop on);
 --fail-on none always exits 0 once the report is written."""
@@ -70,9 +74,14 @@ def parser():
     return p
 
 
+def found(matrix, status):
+    """How many cells have ``status`` (for failed-fix: how many fixes did not happen)."""
+    return len(matrix.fixes) if status == FAILED_FIX else matrix.counts((status,))
+
+
 def exit_status(matrix, fail_on):
     """The documented exit status for a collected matrix."""
-    present = [status for status in fail_on if matrix.counts((status,))]
+    present = [status for status in fail_on if found(matrix, status)]
     return max((EXIT_FOR_STATUS[s] for s in present), default=EXIT_OK)
 
 
@@ -100,7 +109,7 @@ def main(argv=None):
         sys.stdout.write(text)
     status = exit_status(matrix, args.fail_on)
     if status:
-        counts = ", ".join(f"{matrix.counts((s,))} {s}" for s in args.fail_on if matrix.counts((s,)))
+        counts = ", ".join(f"{found(matrix, s)} {s}" for s in args.fail_on if found(matrix, s))
         print(f"rootguard report: failing (exit {status}): {counts} (--fail-on {','.join(args.fail_on)})",
               file=sys.stderr)
     for warning in matrix.warnings:

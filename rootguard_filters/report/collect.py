@@ -15,10 +15,23 @@ never from membership in ``resources.json``: a user policy may wrap the filter i
 other filters, which changes what is flagged but not what the filter found. A pack policy that
 completed without a verdict for an account is could-not-evaluate ("no verdict recorded"). Policies
 with built-in filters only keep the resources.json rule: flagged is non-compliant.
+
+A policy feeds the control its ``metadata.control`` names (else the control its name is), so renamed
+and custom copies of the pack's policies are reported under their control; one mapped to a pack control
+without running that control's pack filter is could-not-evaluate, never compliant.
+
+One run, one truth: c7n rewrites ``metadata.json`` on every run but leaves an earlier run's other files in
+a reused output directory (``custodian run -s out`` again and again). A policy directory's files count
+only when they belong to the run ``metadata.json`` describes: ``resources.json`` and ``action-*`` files
+older than its start, a verdict file stamped with another execution id, and log records from before it
+are output of an earlier run — never a verdict (``stale``). c7n-org's saved log is the latest run of every
+account it names: an account it could not assume, or stopped at an AccessDenied, is could-not-evaluate with
+that cause whatever older output the directory still holds.
 """
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -48,6 +61,17 @@ RUN_FILES = ("metadata.json", "resources.json", VERDICTS_FILE, "custodian-run.lo
 # silences the custodian.output logger, so there a missing resources.json is the error signal).
 POLICY_ERROR_LINE = "Error while executing policy"
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ - ")
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d+)")
+# Action record results that mean a fix did not happen (as rootguard_filters.plumbing.writes, which
+# imports c7n): they are listed per account and fail the report.
+UNFIXED_RESULTS = ("failed", "left-behind", "not-attempted")
+# What the pack raises after recording unfixed writes: the policy's evaluation itself completed.
+FIXES_FAILED = "FixesFailed"
+# c7n-org runs an account's policies one after another in one process: consecutive policy runs of one
+# sequence are milliseconds apart, while a new c7n-org run starts a second or more after the last.
+SEQUENCE_GAP = 0.5
+# c7n-org logs an AccessDenied right after the policy's metadata.json is written.
+LOG_SLACK = 2.0
 
 
 class ReportInputError(Exception):
@@ -109,6 +133,8 @@ class Matrix:
     run_started: float = None    # earliest policy start in the output (epoch seconds)
     run_ended: float = None      # latest policy end: the results are "as of" this time
     generated: float = None      # when the report was made
+    stale: list = field(default_factory=list)    # earlier runs' files seen and not used ("where: what")
+    fixes: list = field(default_factory=list)    # action records whose fix did not happen (dicts, see FIX_FIELDS)
 
     def cell(self, account, control_id):
         """The account × control cell, or None when the control was not run for the account at all
@@ -117,8 +143,9 @@ class Matrix:
         return self.cells.get((key, control_id))
 
     def has_output(self):
-        """Whether any rootguard policy output was found (an accounts file alone gives none)."""
-        return any(cell.status != NOT_EVALUATED for cell in self.cells.values())
+        """Whether any rootguard policy output was found (an accounts file alone gives none): a cell, or
+        a remediation policy's failed fix."""
+        return bool(self.fixes) or any(cell.status != NOT_EVALUATED for cell in self.cells.values())
 
     def times(self):
         """{"as_of", "run_started", "run_ended", "generated"} as ISO 8601 UTC strings (None if unknown)."""
@@ -181,6 +208,9 @@ class Matrix:
             "source": self.source,
             **self.times(),
             "warnings": list(self.warnings),
+            "stale_output_seen": bool(self.stale),
+            "stale_output": list(self.stale),
+            "failed_fixes": [dict(f) for f in self.fixes],
             "statuses_worst_first": list(WORST_FIRST),
             "controls": [{"id": c.id, "title": c.title, "severity": c.severity, "cis": list(c.cis),
                           "security_hub": list(c.security_hub), "resource": c.resource}
@@ -209,7 +239,13 @@ class Matrix:
         controls = tuple(BY_ID[c["id"]] for c in data["controls"] if c["id"] in BY_ID)
         return cls(accounts, cells, controls or CONTROLS, data.get("source"), list(data.get("notes", [])),
                    list(data.get("warnings", [])), parse_iso(data.get("run_started")),
-                   parse_iso(data.get("run_ended")), parse_iso(data.get("generated")))
+                   parse_iso(data.get("run_ended")), parse_iso(data.get("generated")),
+                   list(data.get("stale_output", [])), [dict(f) for f in data.get("failed_fixes", [])])
+
+
+# One failed fix as the report carries it (JSON "failed_fixes", CSV rows of kind "fix").
+FIX_FIELDS = ("account_id", "account_name", "policy", "control", "region", "action", "call", "target",
+              "result", "detail", "error_code", "evaluated_at")
 
 
 def parse_iso(text):
@@ -293,15 +329,16 @@ def load_accounts_file(path):
 PACK_FILTERS = frozenset(f for control in CONTROLS for f in control.filters) - CUSTODIAN_FILTERS
 
 
-def uses_pack_filter(filters):
-    """Does a policy's ``filters`` (as in metadata.json) use a pack filter, at any depth of and/or/not?"""
+def uses_pack_filter(filters, types=PACK_FILTERS):
+    """Does a policy's ``filters`` (as in metadata.json) use a pack filter (one of ``types``), at any depth
+    of and/or/not?"""
     if isinstance(filters, list):
-        return any(uses_pack_filter(f) for f in filters)
+        return any(uses_pack_filter(f, types) for f in filters)
     if isinstance(filters, dict):
-        if filters.get("type") in PACK_FILTERS:
+        if filters.get("type") in types:
             return True
-        return any(uses_pack_filter(v) for k, v in filters.items() if k in ("and", "or", "not"))
-    return filters in PACK_FILTERS if isinstance(filters, str) else False
+        return any(uses_pack_filter(v, types) for k, v in filters.items() if k in ("and", "or", "not"))
+    return filters in types if isinstance(filters, str) else False
 
 
 @dataclass
@@ -321,6 +358,14 @@ class PolicyRun:
     ended: float = None
     cache_period: int = None     # c7n's resource cache age limit the run used (minutes)
     pack: bool = False           # uses a pack filter: cells come from verdicts only
+    control: str = None          # the control the policy feeds (metadata.control, else its name); None: not ours
+    execution_id: str = None     # metadata.json execution id: the run the directory's files must belong to
+    stale: list = field(default_factory=list)    # files of an earlier run that were not used, and why
+    fixes: list = field(default_factory=list)    # action records whose fix did not happen
+    earlier: bool = False        # c7n-org's log shows this output is from before the account's latest run
+    logged_at: float = None      # when c7n-org's log says the account's latest run failed or stopped
+    unfit: str = None            # the policy maps to a pack control but does not run its filter: why
+    fixes_error: str = None      # the pack's FixesFailed, logged by plain custodian (not an evaluation error)
 
     @property
     def where(self):
@@ -333,20 +378,81 @@ def read_json(path):
         return json.load(f)
 
 
-def log_error(log_path):
-    """The exception a policy run logged as fatal, or None."""
+def log_time(line):
+    """The epoch time of a logging record (``2026-11-28 04:09:40,331``: local time, as logging writes
+    it on the machine that ran the policy), or None."""
+    match = LOG_TIME.match(line)
+    if not match:
+        return None
+    try:
+        return time.mktime(time.strptime(match[1], "%Y-%m-%d %H:%M:%S")) + int(match[2][:3]) / 1000
+    except (ValueError, OverflowError):
+        return None
+
+
+def log_error(log_path, since=None):
+    """The exception a policy run logged as fatal, or None. c7n appends to ``custodian-run.log``:
+    with ``since`` (the run's start), records of earlier runs are skipped."""
     try:
         with open(log_path, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError:
         return None
+    found = None
     for index, line in enumerate(lines):
         if POLICY_ERROR_LINE in line:
+            logged = log_time(line)
+            if since is not None and logged is not None and logged < since - 1:
+                continue
             # The traceback follows the record; its last line names the exception.
             trace = [t for t in lines[index + 1:] if t.strip()]
             end = next((i for i, t in enumerate(trace) if LOG_RECORD.match(t)), len(trace))
-            return trace[end - 1].strip() if end else line.split(" - ", 3)[-1]
-    return None
+            found = trace[end - 1].strip() if end else line.split(" - ", 3)[-1]
+    return found
+
+
+def mtime(path):
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def older_than_run(path, run):
+    """Whether a file was last written before the run ``metadata.json`` describes started."""
+    written = mtime(path)
+    return run.started is not None and written is not None and written < run.started
+
+
+def read_action_files(path, run):
+    """The records of the run's ``action-*`` files whose fix did not happen (earlier runs' files: stale)."""
+    try:
+        names = sorted(n for n in os.listdir(path) if n.startswith("action-"))
+    except OSError:
+        return
+    for name in names:
+        file_path = os.path.join(path, name)
+        if older_than_run(file_path, run):
+            run.stale.append(f"{name} from an earlier run ({iso(mtime(file_path))})")
+            continue
+        try:
+            records = read_json(file_path)
+        except (OSError, ValueError):
+            continue
+        for record in records if isinstance(records, list) else ():
+            if isinstance(record, dict) and record.get("result") in UNFIXED_RESULTS:
+                run.fixes.append({key: record.get(key) for key in
+                                  ("action", "account", "call", "target", "result", "detail", "error_code")})
+
+
+def policy_control(policy, metadata):
+    """The control a policy feeds: its ``metadata.control`` when that is a rootguard control, else its name
+    when that is one, else None (not a rootguard control)."""
+    data = metadata.get("policy") if isinstance(metadata.get("policy"), dict) else {}
+    declared = data.get("metadata", {}).get("control") if isinstance(data.get("metadata"), dict) else None
+    if isinstance(declared, str) and declared in BY_ID:
+        return declared
+    return policy if policy in BY_ID else None
 
 
 def check_verdict(entry, where):
@@ -357,9 +463,8 @@ def check_verdict(entry, where):
             "details": entry.get("details") if isinstance(entry.get("details"), dict) else {}}
 
 
-def read_verdict_file(path):
-    """{resource id: {filter type: verdict}} from ``rootguard-verdicts.json``."""
-    document = read_json(path)
+def read_verdict_file(document):
+    """{resource id: {filter type: verdict}} from ``rootguard-verdicts.json``'s parsed document."""
     if not isinstance(document, dict) or not isinstance(document.get("verdicts"), dict):
         raise ValueError(f"{VERDICTS_FILE} has no 'verdicts' object")
     verdicts = {}
@@ -370,9 +475,9 @@ def read_verdict_file(path):
     return verdicts
 
 
-def read_verdict_names(path):
+def read_verdict_names(document):
     """{resource id: Name} the pack recorded beside the verdicts (organization members), if any."""
-    names = read_json(path).get("names")
+    names = document.get("names")
     return {str(k): str(v) for k, v in names.items() if v} if isinstance(names, dict) else {}
 
 
@@ -392,8 +497,10 @@ def run_times(metadata):
 
 
 def read_policy_dir(path, policy, account_name=None, region=None):
-    """Read one policy directory; never raises for a bad file (the error lands in ``run.error``)."""
-    run = PolicyRun(policy, path, account_name, region)
+    """Read one policy directory; never raises for a bad file (the error lands in ``run.error``).
+
+    Only the files of the run ``metadata.json`` describes count (see the module docstring)."""
+    run = PolicyRun(policy, path, account_name, region, control=policy if policy in BY_ID else None)
     metadata_path = os.path.join(path, "metadata.json")
     if not os.path.exists(metadata_path):
         run.error = "no metadata.json: the policy did not run to completion"
@@ -404,18 +511,41 @@ def read_policy_dir(path, policy, account_name=None, region=None):
         run.account_id = normalise_id(config.get("account_id"))
         run.region = run.region or config.get("region")
         run.started, run.ended, run.cache_period = run_times(metadata)
-        run.pack = uses_pack_filter((metadata.get("policy") or {}).get("filters"))
+        execution = metadata.get("execution") if isinstance(metadata.get("execution"), dict) else {}
+        run.execution_id = str(execution["id"]) if execution.get("id") else None
+        run.control = policy_control(policy, metadata)
+        filters = (metadata.get("policy") or {}).get("filters")
+        run.pack = uses_pack_filter(filters)
     except (OSError, ValueError, AttributeError) as error:
         run.error = f"metadata.json unreadable: {error}"
         return run
-    logged = log_error(os.path.join(path, "custodian-run.log"))
-    if logged:
-        run.error = f"policy errored: {logged}"
+    read_action_files(path, run)
+    if run.control is None:
+        return run          # not a rootguard control: only its failed fixes are reported
+    own = sorted(set(BY_ID[run.control].filters) - CUSTODIAN_FILTERS)
+    if own and not uses_pack_filter(filters, own):
+        # It ran (the account's output is there) but proves nothing about the control.
+        run.unfit = (f"policy {policy} does not run {' or '.join(own)}: it cannot evaluate {run.control} "
+                     "(its metadata.control or name maps it there)")
         return run
     resources_path = os.path.join(path, "resources.json")
+    earlier = iso(mtime(resources_path)) if older_than_run(resources_path, run) else None
+    if earlier:
+        run.stale.append(f"resources.json from an earlier run ({earlier})")
+    logged = log_error(os.path.join(path, "custodian-run.log"), run.started)
+    if logged and FIXES_FAILED in logged:
+        run.fixes_error = logged
+    elif logged:
+        run.error = f"policy errored: {logged}" + (
+            f"; output from an earlier run ({earlier}) is not used" if earlier else "")
+        return run
     if not os.path.exists(resources_path):
         # c7n writes resources.json once the query and filters finished; metadata.json always.
         run.error = "policy errored: no resources.json (the resource query or a filter failed)"
+        return run
+    if earlier:
+        run.error = (f"policy errored: its latest run ({iso(run.started)}) wrote no resources.json (the resource "
+                     f"query or a filter failed); output from an earlier run ({earlier}) is not used")
         return run
     try:
         run.resources = read_json(resources_path)
@@ -427,10 +557,17 @@ def read_policy_dir(path, policy, account_name=None, region=None):
     verdicts_path = os.path.join(path, VERDICTS_FILE)
     if os.path.exists(verdicts_path):
         try:
-            run.verdicts = read_verdict_file(verdicts_path)
-            run.has_verdict_file = run.pack = True
-            run.names = read_verdict_names(verdicts_path)
-        except (OSError, ValueError) as error:
+            document = read_json(verdicts_path)
+            stamped = document.get("execution_id") if isinstance(document, dict) else None
+            if (stamped and run.execution_id and str(stamped) != run.execution_id) or (
+                    not stamped and older_than_run(verdicts_path, run)):
+                # an earlier run's verdicts: this run stopped before the pack filter, or ran none
+                run.stale.append(f"{VERDICTS_FILE} from an earlier run ({iso(mtime(verdicts_path))})")
+            else:
+                run.verdicts = read_verdict_file(document)
+                run.has_verdict_file = run.pack = True
+                run.names = read_verdict_names(document)
+        except (OSError, ValueError, AttributeError) as error:
             run.error = f"{VERDICTS_FILE} unreadable: {error}"
     return run
 
@@ -473,7 +610,7 @@ def verdict_cell(run, verdicts):
     What the policy flagged does not matter (``not:`` or extra filters change that, not what the
     filter found). No verdict of the control's filter for the account is could-not-evaluate.
     """
-    own_filters = BY_ID[run.policy].filters
+    own_filters = BY_ID[run.control].filters
     own = {f: v for f, v in verdicts.items() if f in own_filters}
     if not own:
         others = f" (only {', '.join(sorted(verdicts))})" if verdicts else ""
@@ -488,14 +625,16 @@ def verdict_cell(run, verdicts):
 
 
 def error_cell(run, reason=None):
+    # the cell's time is the run that failed: c7n-org's log record when that is newer than the output
+    times = [t for t in (run.ended, run.logged_at) if t is not None]
     return Cell(COULD_NOT_EVALUATE, reason or f"{run.where}: {run.error}", {}, run.policy, run.region,
-                iso(run.ended))
+                iso(max(times)) if times else None)
 
 
 def account_cell(run, account_id):
     """The cell of an ``aws.account`` control from the account's own run."""
-    if run.error:
-        return error_cell(run, run.error)
+    if run.error or run.unfit:
+        return error_cell(run, run.error or run.unfit)
     try:
         verdicts = dict(run.verdicts.get(account_id, {})) if account_id else {}
         if not verdicts and len(run.verdicts) == 1:
@@ -513,6 +652,8 @@ def account_cell(run, account_id):
 
 def member_cells(run):
     """{member id: (cell, name)} of an ``aws.org-account`` control from the management account's run."""
+    if run.unfit:
+        raise ValueError(run.unfit)
     where = f"{run.where}/resources.json"
     flagged = {}
     for resource in run.resources:
@@ -564,33 +705,101 @@ C7N_ORG_EXCEPTION = re.compile(
     r"error:(?P<error>.*)")
 # Run errors that mean a policy left no complete output (not an unreadable file).
 NO_OUTPUT = re.compile(r"no metadata\.json|no resources\.json|policy errored|no policy (ran|completed)")
+EARLIER = re.compile(r"output from an earlier run \(([^)]*)\)")
 CACHE_FIX = ("re-run with --cache-period 0 (c7n reuses a resource list for --cache-period minutes, "
              "default 15) and regenerate accounts.yml (c7n-org aws-accounts -f accounts.yml)")
 
 
-def read_c7n_org_log(path):
-    """{(account name, policy): cause} from a saved c7n-org log (``c7n-org run ... 2> c7n-org.log``)."""
+@dataclass(frozen=True)
+class LogEvent:
+    """One c7n-org log record saying a policy did not run to the end in an account × region."""
+    account: str
+    policy: str
+    region: str
+    at: float          # epoch seconds, None when the record has no time
+    cause: str
+    stops: bool        # an AccessDenied: c7n-org ran no further policy in the account × region
+
+
+def read_c7n_org_events(path):
+    """[LogEvent] from a saved c7n-org log (``c7n-org run ... 2> c7n-org.log``)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError as error:
         raise ReportInputError(f"cannot read c7n-org log {path}: {error}") from error
-    causes = {}
+    events = []
     for line in lines:
         denied = C7N_ORG_ACCESS_DENIED.search(line)
         if denied:
-            causes[(denied["account"], denied["policy"])] = (
+            events.append(LogEvent(
+                denied["account"], denied["policy"], denied["region"], log_time(line),
                 f"AccessDenied on {denied['api']} (c7n-org's log, policy {denied['policy']}"
-                f"{' — the account role cannot be assumed' if denied['api'] == 'AssumeRole' else ''})")
+                f"{' — the account role cannot be assumed' if denied['api'] == 'AssumeRole' else ''})", True))
             continue
         failed = C7N_ORG_EXCEPTION.search(line)
         if failed:
-            causes[(failed["account"], failed["policy"])] = f"{failed['error'].strip()} (c7n-org's log)"
-    return causes
+            events.append(LogEvent(failed["account"], failed["policy"], failed["region"], log_time(line),
+                                   f"{failed['error'].strip()} (c7n-org's log)", False))
+    return events
+
+
+def read_c7n_org_log(path):
+    """{(account name, policy): cause} from a saved c7n-org log."""
+    return {(event.account, event.policy): event.cause for event in read_c7n_org_events(path)}
+
+
+def sequence_start(run, task):
+    """When the c7n-org sequence of policy runs that ended with ``run`` began: walk back through the
+    account × region's runs that ended just before the next one started (see SEQUENCE_GAP)."""
+    current, seen = run, {id(run)}
+    while True:
+        before = [r for r in task if id(r) not in seen and r.ended is not None and current.started is not None
+                  and r.started is not None and 0 <= current.started - r.ended <= SEQUENCE_GAP]
+        if not before:
+            return current.started
+        current = max(before, key=lambda r: r.ended)
+        seen.add(id(current))
+
+
+def apply_c7n_org_log(runs, events):
+    """Make the saved c7n-org log the truth for the accounts it names (it is their latest run).
+
+    The named policy is could-not-evaluate with the log's cause. After an AccessDenied c7n-org runs no
+    further policy in the account × region, so every other policy output there from before that run's
+    sequence of policies is from an earlier run: could-not-evaluate, never its old verdict. Output newer
+    than the log record is newer than the log: the log does not apply to it.
+    """
+    for event in events:
+        task = [r for r in runs if r.account_name == event.account and r.region in (event.region, None)]
+        failed = next((r for r in task if r.policy == event.policy), None)
+        if event.at is not None and failed is not None and failed.started is not None \
+                and failed.started > event.at + LOG_SLACK:
+            continue
+        fresh = (failed is not None and failed.ended is not None and event.at is not None
+                 and abs(event.at - failed.ended) <= LOG_SLACK)
+        if failed is not None:
+            failed.logged_at = event.at
+            if fresh or event.at is None or failed.started is None:
+                failed.error = f"{event.cause}; {failed.error}" if failed.error else event.cause
+            else:
+                failed.earlier = True
+                failed.stale.append(f"output from an earlier run ({iso(failed.ended)})")
+                failed.error = f"{event.cause}; output from an earlier run ({iso(failed.ended)}) is not used"
+        if not event.stops or event.at is None:
+            continue
+        began = sequence_start(failed, task) if fresh else event.at
+        for run in task:
+            if run is failed or run.started is None or run.started >= began or run.started > event.at + LOG_SLACK:
+                continue
+            run.earlier, run.logged_at = True, event.at
+            run.stale.append(f"output from an earlier run ({iso(run.ended)})")
+            run.error = (f"not run: c7n-org stopped the account at {event.policy}: {event.cause}; "
+                         f"output from an earlier run ({iso(run.ended)}) is not used")
 
 
 class _Collector:
-    def __init__(self, out, declared, org_log=None):
+    def __init__(self, out, declared, org_log=None, org_events=()):
         self.out = out
         self.index = AccountIndex()
         for account_id, name in declared:
@@ -604,15 +813,21 @@ class _Collector:
         self.warnings = []
         self.runs = []
         self.org_log = org_log or {}
+        self.org_events = list(org_events)
+        self.stale = []            # "where: what" of every earlier run's file not used
+        self.fixes = []            # unfixed action records, with the run that made them
 
     def read(self, policy_dirs):
         """Read every policy directory of the pack; other policies' output is noted and skipped."""
-        runs = []
+        runs, others = [], []
         for account_name, region, policy, path in policy_dirs:
-            if policy in BY_ID:
-                runs.append(read_policy_dir(path, policy, account_name, region))
+            run = read_policy_dir(path, policy, account_name, region)
+            if run.control is not None:
+                runs.append(run)
             else:
+                others.append(run)
                 self.notes.append(f"ignored {os.path.relpath(path, self.out)}: not a rootguard control")
+        apply_c7n_org_log(runs, self.org_events)
         self.runs = runs
         self.plain = bool(runs) and all(r.account_name is None for r in runs)
         # Plain layout: one account ran everything; any run that knows its id names it.
@@ -620,22 +835,27 @@ class _Collector:
                               if r.account_name is None and (r.account_id or self.resource_account_id(r))), None)
         for run in runs:
             self.add(run)
+        for run in runs + others:
+            self.stale += [f"{run.where}: {what}" for what in run.stale]
+            if run.fixes:
+                source = self.source_account(run)
+                for record in run.fixes:
+                    target = normalise_id(record.get("account")) if str(record.get("account") or "").isdigit() else None
+                    account = self.index.resolve(target) if target and target != source.id else source
+                    self.fixes.append((account, run, record))
 
     def add(self, run):
-        policy = run.policy
+        control = run.control
         source = self.source_account(run)
-        logged = self.org_log.get((run.account_name, policy))
-        if run.error and logged:
-            run.error = f"{logged}; {run.error}"
         self.ran_in.add(source)
         if run.error:
             self.failed.setdefault(source, []).append(run)
         else:
             self.with_output.add(source)
-        if BY_ID[policy].resource == ORG_RESOURCE:
-            self.org_runs.setdefault(policy, []).append((source, run))
+        if BY_ID[control].resource == ORG_RESOURCE:
+            self.org_runs.setdefault(control, []).append((source, run))
         else:
-            self.found.setdefault((source, policy), []).append(account_cell(run, source.id))
+            self.found.setdefault((source, control), []).append(account_cell(run, source.id))
 
     def source_account(self, run):
         """The account whose credentials ran the policy."""
@@ -648,7 +868,7 @@ class _Collector:
     @staticmethod
     def resource_account_id(run):
         """An aws.account resource names its account (used when metadata.json is missing)."""
-        if BY_ID[run.policy].resource == ORG_RESOURCE:
+        if BY_ID[run.control].resource == ORG_RESOURCE:
             return None
         for resource in run.resources:
             if resource.get("account_id"):
@@ -800,7 +1020,7 @@ class _Collector:
             if control.resource == ORG_RESOURCE:
                 self.add_org_control(control.id)
         self.check_resource_lists()
-        run_anywhere = {control_id for (_, control_id) in self.found} | {r.policy for r in self.runs}
+        run_anywhere = {control_id for (_, control_id) in self.found} | {r.control for r in self.runs}
         # The break-glass review runs on its own schedule (policies/break-glass.yml): a daily run's
         # output does not hold it, and its controls are not run there rather than missing everywhere.
         # The review's controls come as a set: once any of them ran, a missing one is not-evaluated.
@@ -818,19 +1038,39 @@ class _Collector:
                 key = (account.key, control.id)
                 found = self.found.get((account, control.id))
                 if control.resource != ORG_RESOURCE and stopped and control.id in run_anywhere:
-                    cells[key] = Cell(COULD_NOT_EVALUATE, stopped, {}, control.id)
+                    earlier = sorted({m[1] for c in found or () for m in EARLIER.finditer(c.reason)})
+                    stale = f"; output from an earlier run ({earlier[-1]}) is not used" if earlier else ""
+                    logged = [r.logged_at for r in self.failed.get(account, ()) if r.logged_at is not None]
+                    cells[key] = Cell(COULD_NOT_EVALUATE, stopped + stale, {}, control.id,
+                                      evaluated_at=iso(max(logged)) if logged else None)
                 elif found:
                     cells[key] = worst(found)
                 elif control.resource != ORG_RESOURCE and not self.expects_account_controls(account):
                     continue
                 else:
                     cells[key] = self.missing_cell(account, control)
-        starts = [r.started for r in self.runs if r.started is not None]
-        ends = [r.ended for r in self.runs if r.ended is not None]
+        # Only the runs the cells come from set the "as of" span: an earlier run's leftovers do not.
+        current = [r for r in self.runs if not r.earlier]
+        starts = [r.started for r in current if r.started is not None]
+        ends = [r.ended for r in current if r.ended is not None]
+        if self.stale:
+            self.warnings.insert(0, (
+                f"this output directory also holds output of earlier runs ({len(self.stale)} file(s) or policy "
+                "output(s), e.g. " + "; ".join(self.stale[:3]) + "): c7n rewrites metadata.json on every run "
+                "but leaves older files; they are not used as verdicts (those cells say \"output from an "
+                "earlier run\"). Use a fresh output directory per run to avoid this."))
+        fixes = [dict(zip(FIX_FIELDS, (account.id, account.name, run.policy, run.control, run.region,
+                                       record.get("action"), record.get("call"), record.get("target"),
+                                       record.get("result"), record.get("detail"), record.get("error_code"),
+                                       iso(run.ended))))
+                 for account, run, record in self.fixes]
+        if fixes:
+            self.warnings.append(f"{len(fixes)} fix(es) did not happen (failed, left-behind or not-attempted "
+                                 "action records): see \"Fixes that did not happen\"")
         return Matrix(accounts, cells, controls, self.out, self.notes + self.no_output_notes(accounts, cells),
                       self.warnings,
                       min(starts) if starts else None, max(ends) if ends else None,
-                      datetime.now(timezone.utc).timestamp())
+                      datetime.now(timezone.utc).timestamp(), list(self.stale), fixes)
 
 
 def collect(out, accounts_file=None, c7n_org_log=None):
@@ -838,7 +1078,8 @@ def collect(out, accounts_file=None, c7n_org_log=None):
     declared = load_accounts_file(accounts_file) if accounts_file else []
     if not os.path.isdir(out):
         raise ReportInputError(f"{out} is not a directory")
-    collector = _Collector(out, declared, read_c7n_org_log(c7n_org_log) if c7n_org_log else None)
+    events = read_c7n_org_events(c7n_org_log) if c7n_org_log else []
+    collector = _Collector(out, declared, {(e.account, e.policy): e.cause for e in events}, events)
     try:
         collector.read(list(find_policy_dirs(out)))
     except OSError as error:

@@ -12,6 +12,7 @@ import html
 import io
 import json
 
+from rootguard_filters.catalog import BY_ID
 from rootguard_filters.report.collect import NOT_EVALUATED, PROBLEM_STATUSES, REPORT_STATUSES
 from rootguard_filters.verdict import COMPLIANT, COULD_NOT_EVALUATE, NON_COMPLIANT, NOT_APPLICABLE
 
@@ -25,8 +26,10 @@ COLOURS = {COMPLIANT: "#d4edda", NON_COMPLIANT: "#f8d7da", COULD_NOT_EVALUATE: "
 PROBLEMS = PROBLEM_STATUSES      # statuses whose reasons and fixes are listed
 # Severity header colours: dark, white text, none of them a status colour.
 SEVERITY_COLOURS = {"Critical": "#5b2c83", "High": "#8a4b08", "Medium": "#2f5d8a"}
+# kind: "control" (one account × control cell) or "fix" (an action record whose fix did not happen:
+# status is its result, reason its call, target and error).
 CSV_FIELDS = ("account_id", "account_name", "control", "title", "severity", "status", "reason",
-              "policy", "region", "evaluated_at", "run_started", "run_ended")
+              "policy", "region", "evaluated_at", "run_started", "run_ended", "kind")
 
 
 def codes(matrix):
@@ -66,6 +69,24 @@ def when(matrix):
             f"report generated {t['generated']}")
 
 
+def fix_line(record):
+    """One failed fix: result, call, target and error (the record's detail names the error)."""
+    call = record.get("call") or "(no call)"
+    target = f" on {record['target']}" if record.get("target") else ""
+    return f"{record.get('result')}: {record.get('action')} {call}{target}: {record.get('detail')}"
+
+
+def fixes_by_account(matrix):
+    """[(account label, [fix])] in report order: accounts of the matrix first, then any other."""
+    labels = {(a.id, a.name): a.label for a in matrix.accounts}
+    grouped = {}
+    for record in matrix.fixes:
+        key = (record.get("account_id"), record.get("account_name"))
+        name = labels.get(key) or record.get("account_name") or record.get("account_id") or "?"
+        grouped.setdefault(name, []).append(record)
+    return list(grouped.items())
+
+
 def issues(matrix, account):
     return len(matrix.problems(account))
 
@@ -102,6 +123,13 @@ def render_text(matrix, width=120):
     for warning in matrix.warnings:
         lines.append(f"WARNING: {warning}")
     if matrix.warnings:
+        lines.append("")
+    if matrix.fixes:
+        lines.append(f"Fixes that did not happen ({len(matrix.fixes)}):")
+        for account_label, fixes in fixes_by_account(matrix):
+            for record in fixes:
+                where = "/".join(p for p in (record.get("region"), record.get("policy")) if p)
+                lines.append(f"  ✘ {account_label} [{where}]: {fix_line(record)}")
         lines.append("")
 
     def row(first, cells, last=""):
@@ -173,6 +201,11 @@ def render_markdown(matrix):
            f"*{md(when(matrix))}*", ""]
     for warning in matrix.warnings:
         out.append(f"> **Warning:** {md(warning)}")
+        out.append("")
+    if matrix.fixes:
+        out += [f"## Fixes that did not happen ({len(matrix.fixes)})", ""]
+        for account_label, fixes in fixes_by_account(matrix):
+            out += [f"- **{md(account_label)}** ({md(r.get('policy'))}): {md(fix_line(r))}" for r in fixes]
         out.append("")
     out += ["| account | " + " | ".join(f"{code[c.id]} `{c.id}`" for c in controls) + " | issues |",
             "|---|" + "---|" * len(controls) + "---|"]
@@ -271,6 +304,17 @@ def render_html(matrix):
          "<h1>Root user checklist</h1>",
          f'<p class="when"><time datetime="{esc(t["as_of"] or "")}">{esc(when(matrix))}</time></p>']
     p += [f'<p class="warning">Warning: {esc(w)}</p>' for w in matrix.warnings]
+    if matrix.fixes:
+        p.append(f"<h2>Fixes that did not happen ({len(matrix.fixes)})</h2>")
+        p.append('<table class="fix"><thead><tr><th>account</th><th>policy</th><th>result</th><th>call</th>'
+                 "<th>target</th><th>error</th></tr></thead><tbody>")
+        for account_label, fixes in fixes_by_account(matrix):
+            for record in fixes:
+                p.append(f"<tr><td>{esc(account_label)}</td><td><code>{esc(record.get('policy'))}</code></td>"
+                         f'<td class="status non-compliant">{esc(record.get("result"))}</td>'
+                         f"<td><code>{esc(record.get('call') or '')}</code></td>"
+                         f"<td>{esc(record.get('target') or '')}</td><td>{esc(record.get('detail'))}</td></tr>")
+        p.append("</tbody></table>")
     p += [f"<p>{len(accounts)} account(s) × {len(controls)} controls, from <code>{esc(matrix.source)}</code>; "
           "worst account first. Hover a cell for its reason; what to fix is listed below the matrix.</p>",
           '<p class="legend">' + "".join(f'<span class="{s}">{esc(label(s))}</span>' for s in REPORT_STATUSES)
@@ -368,7 +412,17 @@ def render_csv(matrix):
                              "status": cell.status, "reason": cell.reason,
                              "policy": cell.policy or "", "region": cell.region or "",
                              "evaluated_at": cell.evaluated_at or "", "run_started": times["run_started"] or "",
-                             "run_ended": times["run_ended"] or ""})
+                             "run_ended": times["run_ended"] or "", "kind": "control"})
+    for record in matrix.fixes:
+        control = BY_ID.get(record.get("control") or "")
+        writer.writerow({"account_id": record.get("account_id") or "",
+                         "account_name": record.get("account_name") or "",
+                         "control": record.get("control") or "", "title": control.title if control else "",
+                         "severity": control.severity if control else "", "status": record.get("result") or "",
+                         "reason": fix_line(record), "policy": record.get("policy") or "",
+                         "region": record.get("region") or "", "evaluated_at": record.get("evaluated_at") or "",
+                         "run_started": times["run_started"] or "",
+                         "run_ended": times["run_ended"] or "", "kind": "fix"})
     return buffer.getvalue()
 
 

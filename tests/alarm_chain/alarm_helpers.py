@@ -10,6 +10,7 @@ from c7n.policy import Policy
 import rootguard_filters
 import rootguard_filters.controls.alarm_action  # noqa: F401  (registers the action)
 import rootguard_filters.controls.alarm_chain  # noqa: F401  (registers the filter)
+from rootguard_filters.plumbing.writes import FixesFailed
 
 rootguard_filters.register()
 
@@ -39,4 +40,7 @@ def run_policy(data, session, tmp_path, account_id, dryrun=False):
     config = Config.empty(account_id=account_id, region="us-east-1", output_dir=str(tmp_path), dryrun=dryrun)
     policy = Policy(data, config, session_factory=lambda *a, **k: session)
     policy.validate()
-    return policy.run()
+    try:
+        return policy.run()
+    except FixesFailed as failure:   # a fix did not happen: the run ends non-zero, records made
+        return failure.resources

@@ -16,6 +16,7 @@ from c7n.utils import reset_session_cache
 import rootguard_filters._plugins  # noqa: F401  (registers the filters and actions)
 from rootguard_filters.plumbing import evidence
 from rootguard_filters.plumbing.base import VERDICTS_FILE
+from rootguard_filters.plumbing.writes import FixesFailed
 
 MANAGEMENT = "123456789012"   # moto's default account, the organization's management account
 REGION = "us-east-1"
@@ -34,7 +35,10 @@ def run_policy(session, out, filters, actions=(), resource="aws.org-account", dr
     config = Config.empty(account_id=account_id, region=REGION, output_dir=str(out), dryrun=dryrun)
     policy = Policy(data, config, session_factory=lambda *a, **k: session)
     policy.validate()
-    resources = policy.run()
+    try:
+        resources = policy.run()
+    except FixesFailed as failure:   # a fix did not happen: the run ends non-zero, records made
+        resources = failure.resources
     path = os.path.join(str(out), name, VERDICTS_FILE)
     verdicts = {}
     if os.path.exists(path):

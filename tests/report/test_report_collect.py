@@ -41,22 +41,17 @@ def test_missing_policy_output_is_not_evaluated_never_compliant(tmp_path):
     assert "no output of policy alternate-contacts-missing" in cell.reason
 
 
-def test_flagged_without_verdict_file_is_non_compliant_flagged_by_policy(tmp_path):
-    """A policy that flags without the pack's verdicts (e.g. a built-in filter) still counts."""
+@pytest.mark.parametrize("flagged", [[PROD], []])
+def test_policy_named_for_a_pack_control_without_its_filter_cannot_evaluate_it(tmp_path, flagged):
+    """A policy named after a pack control that runs only built-in filters proves nothing about the
+    control, flagged or not: could-not-evaluate naming the missing filter, never compliant."""
     out = tmp_path / "out"
     path = write_policy_dir(str(out / "prod" / "us-east-1" / "root-recently-used"), "root-recently-used",
-                            PROD, "us-east-1", {}, [PROD], filters=BUILTIN_FILTERS)
+                            PROD, "us-east-1", {}, flagged, filters=BUILTIN_FILTERS)
     assert not os.path.exists(os.path.join(path, "rootguard-verdicts.json"))
     cell = collect(str(out)).cell(PROD, "root-recently-used")
-    assert (cell.status, cell.reason) == ("non-compliant", "flagged by root-recently-used")
-
-
-def test_unflagged_without_verdict_file_is_compliant(tmp_path):
-    out = tmp_path / "out"
-    write_policy_dir(str(out / "prod" / "us-east-1" / "root-recently-used"), "root-recently-used",
-                     PROD, "us-east-1", {}, [], filters=BUILTIN_FILTERS)
-    cell = collect(str(out)).cell(PROD, "root-recently-used")
-    assert (cell.status, cell.reason) == ("compliant", "not flagged by root-recently-used")
+    assert cell.status == "could-not-evaluate"
+    assert cell.reason.startswith("policy root-recently-used does not run root-credentials")
 
 
 def test_accounts_file_account_without_output_is_not_evaluated(tmp_path):

@@ -91,10 +91,11 @@ def test_pack_filter_that_never_saw_the_account_is_could_not_evaluate(user_run):
     assert cell.status == "could-not-evaluate" and cell.reason.startswith("no verdict recorded")
 
 
-def test_built_in_policy_keeps_the_resources_rule(user_run):
+def test_built_in_policy_named_for_a_pack_control_cannot_evaluate_it(user_run):
     assert flagged(user_run, "root-mfa-not-hardware") == []
     cell = collect(str(user_run)).cell(ACCOUNT, "root-mfa-not-hardware")
-    assert (cell.status, cell.reason) == ("compliant", "not flagged by root-mfa-not-hardware")
+    assert cell.status == "could-not-evaluate"
+    assert cell.reason.startswith("policy root-mfa-not-hardware does not run root-mfa")
 
 
 def test_json_report_carries_the_verdict_statuses(user_run, tmp_path, capsys):
