@@ -244,3 +244,16 @@ def test_assume_root_calls_looked_up_only_where_they_can_be_made():
     for code in ("AccessDenied", "ThrottlingException", "OrganizationNotFoundException", None):
         assert caller_lookup(False, code, f"failed: {code}")["read"] is True
     assert caller_lookup(False, NOT_CALLER, "x", always=True)["read"] is True
+
+
+def test_review_says_where_a_session_start_comes_from():
+    from rootguard_filters.report.sessions import _what
+    session = orphan_console(T0 - timedelta(hours=3), T0 + timedelta(minutes=5))
+    v = decide_root_sessions(ACCT, History([session], []), csv_register(ROW), 90, ["us-east-1"], {},
+                             since=T0 - timedelta(hours=1))
+    text = _what(v.details["sessions"][0])
+    assert text == ("console sign-in (sign-in not in history); began at its credentials' creation, before the "
+                    "history window, first recorded call 2026-03-04T09:05:00Z")
+    call = h.assume_root_call(MGMT, T0, "garbage", "IAMAuditRootUserCredentials", "ASIAQXZ7EXAMPLEAR00T")
+    entry = group_sessions([call], MGMT).sessions[0].as_dict()
+    assert _what(entry) == "AssumeRoot into unreadable target 'garbage' (IAMAuditRootUserCredentials)"
