@@ -715,7 +715,10 @@ def organizations_features(mw: RootGuardMiddleware, call: Call, environ: dict) -
 
 @fillin("sts", "AssumeRoot")
 def assume_root(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response:
-    target = call.params.get("TargetPrincipal", "")
+    # "The member account principal ARN or account ID" (STS API reference)
+    principal = call.params.get("TargetPrincipal", "")
+    parts = principal.split(":")
+    target = parts[4] if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" else principal
     task_arn = call.params.get("TaskPolicyArn.arn", "")
     duration = int(call.params.get("DurationSeconds") or 900)
     if duration > 900:
