@@ -196,7 +196,7 @@ def decode_register(body, source="register"):
     whose every other byte is NUL, as Excel's "Unicode Text" writes). Anything else is a
     :class:`RegisterError` that says how to save the file."""
     if isinstance(body, str):
-        return body
+        return body[1:] if body.startswith("\ufeff") else body
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     elif body.startswith(codecs.BOM_UTF8):
@@ -235,23 +235,39 @@ def parse_register(text, source="register"):
 CSV_DELIMITERS = (",", ";", "\t")
 
 
+SEP_LINE = re.compile(r"^sep=(.)\s*$", re.IGNORECASE)     # Excel's delimiter hint line
+
+
 def _csv_header(text, source):
-    """The delimiter whose reading of the header row has an ``account`` column."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    """(delimiter whose reading of the header row has an ``account`` column, lines before the header
+    to skip: Excel's ``sep=;`` hint)."""
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
     if not first:
         raise RegisterError(f"{source}: empty CSV, no header row")
+    hint = SEP_LINE.match(first)
+    if hint:
+        skip = lines.index(first) + 1
+        header = next(csv.reader([next((line for line in lines[skip:] if line.strip()), "")],
+                                 delimiter=hint.group(1)), [])
+        if "account" not in (h.strip().lower() for h in header):
+            raise RegisterError(f"{source}: CSV header row (after {first!r}) has no 'account' column")
+        return hint.group(1), skip
     for delimiter in CSV_DELIMITERS:
         header = next(csv.reader([first], delimiter=delimiter))
         if "account" in (h.strip().lower() for h in header):
-            return delimiter
+            return delimiter, 0
     raise RegisterError(
         f"{source}: CSV header row has no 'account' column with ',', ';' or tab as delimiter: {first[:120]!r}; "
         f"the first row must name the columns ({', '.join(FIELDS[:6])}, ...)")
 
 
 def _csv_rows(text, source):
-    delimiter = _csv_header(text, source)
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    delimiter, skip = _csv_header(text, source)
+    stream = io.StringIO(text)
+    for _ in range(skip):
+        stream.readline()
+    reader = csv.DictReader(stream, delimiter=delimiter)
     rows = []
     for row in reader:
         if not any(_text(v) for k, v in row.items() if k is not None):
@@ -259,7 +275,7 @@ def _csv_rows(text, source):
         extra = row.pop(None, None)      # more cells than the header names
         if extra:
             row["(extra cells)"] = extra
-        rows.append((reader.line_num, row, None))
+        rows.append((reader.line_num + skip, row, None))
     return rows
 
 

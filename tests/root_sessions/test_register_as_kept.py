@@ -257,3 +257,11 @@ def test_review_says_where_a_session_start_comes_from():
     call = h.assume_root_call(MGMT, T0, "garbage", "IAMAuditRootUserCredentials", "ASIAQXZ7EXAMPLEAR00T")
     entry = group_sessions([call], MGMT).sessions[0].as_dict()
     assert _what(entry) == "AssumeRoot into unreadable target 'garbage' (IAMAuditRootUserCredentials)"
+
+
+def test_excel_sep_hint_line_and_a_bom_in_text():
+    row = f"{ACCT};{WINDOW.replace(',', ';')};CHG-1;rotate MFA;alice,bob"
+    text = f"sep=;\n{HEADER.replace(',', ';')}\n{row}\nbad;row\n"
+    reg = parse_register(text, "approvals.csv")
+    assert [a.line for a in reg.approvals] == [3] and reg.problems[0]["line"] == 4
+    assert parse_register(f"\ufeff{HEADER}\n{ROW}\n", "approvals.csv").approvals[0].ticket == "CHG-1"
