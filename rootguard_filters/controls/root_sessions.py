@@ -6,9 +6,10 @@ console sign-ins are recorded, is always read); in each, ``cloudtrail:LookupEven
 ``Username = root``, and with ``EventName = AssumeRoot`` only where AssumeRoot can be called from
 (the management account and the IAM delegated administrator: the accounts
 ``iam:ListOrganizationsFeatures`` answers, see ``decide.root_sessions.caller_lookup``), over the last
-``days`` days, page by page (50 events a page). A quiet member costs 1 + 1 + one call per region. Calls to one region are
-paced to CloudTrail's 2 requests per second and retried with backoff on throttling; a region whose
-read still fails is named in a could-not-evaluate verdict, never read as "no sessions".
+``days`` days, page by page (50 events a page). A quiet member costs 1 + 1 + one call per region.
+Calls to one region are paced to CloudTrail's 2 requests per second and retried with backoff on
+throttling; a region whose read still fails is named in a could-not-evaluate verdict, never read as
+"no sessions".
 Grouping (``decide/root_sessions.py``) and approval (``decide/approvals.py``) are pure.
 """
 import json

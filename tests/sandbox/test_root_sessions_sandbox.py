@@ -205,7 +205,8 @@ def test_policy_permissions_name_what_the_filter_calls():
     data = {"name": "p", "resource": "aws.account",
             "filters": [{"type": "root-sessions", "approvals": "s3://b/k.yml"}]}
     perms = Policy(data, Config.empty(account_id=MANAGEMENT, region="us-east-1")).get_permissions()
-    assert {"cloudtrail:LookupEvents", "ec2:DescribeRegions", "iam:ListOrganizationsFeatures", "s3:GetObject"} <= set(perms)
+    assert {"cloudtrail:LookupEvents", "ec2:DescribeRegions", "iam:ListOrganizationsFeatures",
+            "s3:GetObject"} <= set(perms)
 
 
 def run_as(tmp_path, account_id, **options):
