@@ -11,8 +11,9 @@ Registers come from spreadsheets and ticket systems: CSV may be UTF-8 (with or w
 delimited by ``,``, ``;`` or a tab (sniffed from the header row). An account id YAML read as a number
 (``account: 012345670123`` unquoted is octal to YAML 1.1) is a problem naming the row, never
 coerced. Approvers are compared as identities: trimmed, ``Name <addr>`` and ``mailto:addr`` reduced to
-the address, case-folded; an approver or ticket with an invisible character (zero-width space, bidi
-control, ...) cannot be told apart from another and makes the row fall short.
+the address, NFKC-normalised, case-folded; an approver or ticket with an invisible character
+(zero-width space, bidi control, ...), an address with a non-ASCII character or a name mixing
+scripts (a Cyrillic 'а' in a Latin name) cannot be told apart from another and makes the row fall short.
 
 Rows that cannot be an approval (no account, unreadable times, end before start, unknown fields)
 are reported with their line number and dropped. Rows that are approvals but fall short of dual
@@ -113,7 +114,17 @@ def approver_identity(text):
         name = named.group(1).strip()
     if name.lower().startswith("mailto:"):
         name = name[len("mailto:"):].split("?", 1)[0].strip()
-    return " ".join(name.split()).casefold()
+    return unicodedata.normalize("NFKC", " ".join(name.split())).casefold()
+
+
+def _lookalike(identity):
+    """Why an identity could pass for another one (a Cyrillic 'а' in a Latin address), or None: an
+    address with a non-ASCII character, or a name mixing the letters of several scripts."""
+    if "@" in identity:
+        odd = next((c for c in identity if ord(c) > 127), None)
+        return f"non-ASCII character {odd!r} ({unicodedata.name(odd, '?')}) in an address" if odd else None
+    scripts = {unicodedata.name(c, "?").split()[0] for c in identity if c.isalpha()}
+    return f"letters of several scripts ({', '.join(sorted(scripts))})" if len(scripts) > 1 else None
 
 
 def _approvers(value):
@@ -130,6 +141,11 @@ def _approvers(value):
                             "retype it")
             continue
         identity = approver_identity(name)
+        lookalike = _lookalike(identity)
+        if lookalike:
+            problems.append(f"approver {number} {name!r} could pass for someone else: {lookalike}; "
+                            "write it in one script (an address in ASCII)")
+            continue
         if identity and identity not in identities:
             identities.append(identity)
     return tuple(identities), problems

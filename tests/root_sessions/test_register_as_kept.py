@@ -265,3 +265,19 @@ def test_excel_sep_hint_line_and_a_bom_in_text():
     reg = parse_register(text, "approvals.csv")
     assert [a.line for a in reg.approvals] == [3] and reg.problems[0]["line"] == 4
     assert parse_register(f"\ufeff{HEADER}\n{ROW}\n", "approvals.csv").approvals[0].ticket == "CHG-1"
+
+
+@pytest.mark.parametrize("second, why", [
+    ("\u0430lice@x.com", "non-ASCII character 'а' (CYRILLIC SMALL LETTER A) in an address"),   # Cyrillic а
+    ("Bob <b\u043eb@x.com>", "non-ASCII character 'о'"),
+    ("\u0410lice Smith", "letters of several scripts (CYRILLIC, LATIN)")])
+def test_lookalike_second_approver_falls_short(second, why):
+    reg = csv_register(f'{ACCT},{WINDOW},CHG-1,rotate MFA,"alice@x.com;{second}"')
+    assert approval_for(console(), ACCT, reg)["status"] == "unapproved"
+    assert any(why in p["error"] and p["line"] == 2 for p in reg.problems), reg.problems
+
+
+def test_fullwidth_letters_fold_to_the_same_identity_and_accented_names_are_fine():
+    assert approver_identity("\uff41lice@x.com") == "alice@x.com"     # fullwidth ａ (NFKC)
+    reg = csv_register(f'{ACCT},{WINDOW},CHG-1,rotate MFA,"José García;Zoë Brown"')
+    assert reg.approvals[0].approvers == ("josé garcía", "zoë brown") and not reg.problems
