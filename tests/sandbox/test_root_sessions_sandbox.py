@@ -268,3 +268,23 @@ def test_quiet_member_skips_assume_root_lookups_the_management_account_still_mak
     assert verdict["details"]["assume_root_calls"]["read"] is True and "AccessDenied" in \
         verdict["details"]["assume_root_calls"]["why"]
     assert endpoint.calls()[(quiet, "cloudtrail", "LookupEvents")] == 2 * len(regions)
+
+
+def test_seeded_sandbox_command_exports_the_register_it_wrote(tmp_path):
+    """The README's sandbox flow: what `rootguard sandbox --seed DIR` prints to export includes the register."""
+    import subprocess
+    import sys
+    process = subprocess.Popen([sys.executable, "-m", "rootguard_filters.sandbox", "--seed", str(tmp_path / "org")],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line.strip())
+            if line.startswith("Ctrl-C"):
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    exported = dict(line[len("export "):].split("=", 1) for line in lines if line.startswith("export "))
+    assert exported["ROOTGUARD_APPROVALS"] == str(tmp_path / "org" / "approvals.yml")
+    assert "CHG-1001" in (tmp_path / "org" / "approvals.yml").read_text()
