@@ -3,10 +3,13 @@
 
 Reading (here): ``ec2:DescribeRegions`` lists the account's enabled regions (us-east-1, where root
 console sign-ins are recorded, is always read); in each, ``cloudtrail:LookupEvents`` with
-``Username = root`` and with ``EventName = AssumeRoot`` (the management account's calls into
-members), over the last ``days`` days, page by page (50 events a page). Calls to one region are
-paced to CloudTrail's 2 requests per second and retried with backoff on throttling; a region whose
-read still fails is named in a could-not-evaluate verdict, never read as "no sessions".
+``Username = root``, and with ``EventName = AssumeRoot`` only where AssumeRoot can be called from
+(the management account and the IAM delegated administrator: the accounts
+``iam:ListOrganizationsFeatures`` answers, see ``decide.root_sessions.caller_lookup``), over the last
+``days`` days, page by page (50 events a page). A quiet member costs 1 + 1 + one call per region.
+Calls to one region are paced to CloudTrail's 2 requests per second and retried with backoff on
+throttling; a region whose read still fails is named in a could-not-evaluate verdict, never read as
+"no sessions".
 Grouping (``decide/root_sessions.py``) and approval (``decide/approvals.py``) are pure.
 """
 import json
@@ -25,7 +28,8 @@ from c7n.utils import get_retry, type_schema
 from rootguard_filters.plumbing.base import ANNOTATION_KEY, RootguardFilter, record_verdict, write_verdicts
 from rootguard_filters.decide.approvals import (
     APPROVED, RegisterError, approval_for, decide_root_sessions, parse_register)
-from rootguard_filters.decide.root_sessions import group_sessions
+from rootguard_filters.controls.centralized_root import organizations_features
+from rootguard_filters.decide.root_sessions import caller_lookup, group_sessions
 from rootguard_filters.plumbing.options import option_problem, report_once
 from rootguard_filters.plumbing.evidence import (
     RUN_CACHE, THROTTLING_CODES, AccountEvidence, Evidence, describe_error, guarded, retry, utcnow)
@@ -36,7 +40,8 @@ log = logging.getLogger("custodian.rootguard")
 APPROVALS_ENV = "ROOTGUARD_APPROVALS"
 SIGNIN_REGION = "us-east-1"       # root console sign-in is recorded here whatever the console region
 MAX_DAYS = 90                     # event history keeps 90 days
-LOOKUPS = (("Username", "root"), ("EventName", "AssumeRoot"))
+ROOT_LOOKUP = ("Username", "root")
+CALLER_LOOKUP = ("EventName", "AssumeRoot")   # the management account's / delegated admin's calls into members
 LOOKUP_RATE = 2.0                 # LookupEvents requests per second per account and region
 # Retries on top of botocore's own; tests shorten the delays.
 lookup_retry = get_retry(THROTTLING_CODES, max_attempts=5)
@@ -130,8 +135,10 @@ def load_register(location, evidence):
     return RUN_CACHE.get((evidence.account_id, "approvals", location), fetch)
 
 
-def read_history(manager, days):
-    """(records, regions read, {region: error}) of root activity in every enabled region."""
+def read_history(manager, days, callers=True):
+    """(records, regions read, {region: error}) of root activity in every enabled region; ``callers``:
+    look up AssumeRoot calls too."""
+    lookups = (ROOT_LOOKUP, CALLER_LOOKUP) if callers else (ROOT_LOOKUP,)
     history = EventHistory(manager)
     listed = history.regions()
     failed = {}
@@ -144,7 +151,7 @@ def read_history(manager, days):
         history.evidence.client("cloudtrail", region)   # boto3 sessions make clients one thread at a time
 
     def read_region(region):
-        return [history.lookup(region, key, value, days) for key, value in LOOKUPS]
+        return [history.lookup(region, key, value, days) for key, value in lookups]
 
     with ThreadPoolExecutor(max_workers=REGION_WORKERS) as pool:
         by_region = dict(zip(regions, pool.map(read_region, regions)))
@@ -166,6 +173,14 @@ def read_history(manager, days):
 class RootSessions(RootguardFilter):
     """Flags accounts whose root user had a session no approval in the break-glass register covers
     (``match: unapproved``, the default), or any root activity at all (``match: any``).
+
+    ``sts:AssumeRoot`` calls are looked up only where they can be made: the management account and
+    the IAM delegated administrator for centralized root access, the accounts
+    ``iam:ListOrganizationsFeatures`` answers (any other gets
+    ``AccountNotManagementOrDelegatedAdministratorException``; any other error looks them up anyway).
+    The member's side of a privileged session is root activity in the member and is always read.
+    ``assume-root-calls: always`` looks them up everywhere (say, for an account that was delegated
+    administrator earlier in the window).
 
     Reads the last ``days`` days (at most 90) of CloudTrail event history in every enabled region and
     groups root activity into sessions: console sign-ins with the calls that follow, long-term access
@@ -200,9 +215,10 @@ class RootSessions(RootguardFilter):
         "root-sessions",
         days={"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
         approvals={"type": "string", "minLength": 1},
-        match={"enum": ["unapproved", "any"]})
+        match={"enum": ["unapproved", "any"]},
+        **{"assume-root-calls": {"enum": ["auto", "always"]}})
     schema_alias = False
-    permissions = ("ec2:DescribeRegions", "cloudtrail:LookupEvents")
+    permissions = ("ec2:DescribeRegions", "cloudtrail:LookupEvents", "iam:ListOrganizationsFeatures")
 
     def get_permissions(self):
         location = register_location(self.data.get("approvals")) or ""
@@ -211,7 +227,14 @@ class RootSessions(RootguardFilter):
     def verdict(self, resource):
         days = int(self.data.get("days", MAX_DAYS))
         match = self.data.get("match", "unapproved")
-        records, read, failed = read_history(self.manager, days)
+        always = self.data.get("assume-root-calls", "auto") == "always"
+        if always:
+            callers = caller_lookup(True, always=True)
+        else:
+            features = organizations_features(AccountEvidence(self.manager))
+            callers = caller_lookup(features.ok, features.error_code, features.error)
+        since = utcnow() - timedelta(days=days)
+        records, read, failed = read_history(self.manager, days, callers["read"])
         account_id = self.manager.config.account_id
         history = group_sessions(records, account_id)
         location = register_location(self.data.get("approvals"))
@@ -223,7 +246,8 @@ class RootSessions(RootguardFilter):
             else:
                 register_error = outcome.error
         return decide_root_sessions(account_id, history, register, days, read, failed,
-                                    register_error=register_error, match=match)
+                                    register_error=register_error, match=match, since=since,
+                                    caller_lookup=callers)
 
 
 def register_location(configured):

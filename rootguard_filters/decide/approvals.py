@@ -2,24 +2,34 @@
 
 A register is YAML (a list of entries, or ``{approvals: [...]}``) or CSV (a header row), each entry:
 
-``account`` (12 digits), ``start`` and ``end`` (ISO 8601; no offset means UTC), ``ticket``,
-``justification``, ``approvers`` (a list, or one cell separated by ``;``, ``,`` or ``|``), optional
-``task`` (an AssumeRoot root-task policy name: the entry then covers only AssumeRoot sessions whose
-task is that one, or whose every call that task permits).
+``account`` (a 12-digit string), ``start`` and ``end`` (ISO 8601; no offset means UTC), ``ticket``,
+``justification``, ``approvers`` (a list, or one cell separated by ``;``, ``,``, ``|`` or a line break),
+optional ``task`` (an AssumeRoot root-task policy name: the entry then covers only AssumeRoot sessions
+whose task is that one, or whose every call that task permits).
+
+Registers come from spreadsheets and ticket systems: CSV may be UTF-8 (with or without BOM) or UTF-16,
+delimited by ``,``, ``;`` or a tab (sniffed from the header row). An account id YAML read as a number
+(``account: 012345670123`` unquoted is octal to YAML 1.1) is a problem naming the row, never
+coerced. Approvers are compared as identities: trimmed, ``Name <addr>`` and ``mailto:addr`` reduced to
+the address, NFKC-normalised, case-folded; an approver or ticket with an invisible character
+(zero-width space, bidi control, ...), an address with a non-ASCII character or a name mixing
+scripts (a Cyrillic 'а' in a Latin name) cannot be told apart from another and makes the row fall short.
 
 Rows that cannot be an approval (no account, unreadable times, end before start, unknown fields)
 are reported with their line number and dropped. Rows that are approvals but fall short of dual
-control (no ticket, no justification, fewer than two distinct approvers) are reported too and kept:
-a session they cover is unapproved, and the reason names the row.
+control (no ticket, no justification, fewer than two distinct approvers, an invisible character)
+are reported too and kept: a session they cover is unapproved, and the reason names the row.
 """
+import codecs
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 
 from rootguard_filters.decide.root_sessions import (
-    ASSUME_ROOT, ROOT_TASKS, iso, parse_time, task_permits)
+    ASSUME_ROOT, ROOT_TASKS, START_CREATED, iso, parse_time, task_permits)
 from rootguard_filters.verdict import compliant, could_not_evaluate, non_compliant
 
 FIELDS = ("account", "start", "end", "ticket", "justification", "approvers", "task", "id", "notes")
@@ -66,22 +76,97 @@ def _text(value):
     return "" if value is None else str(value).strip()
 
 
-def _account(value):
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = f"{value:012d}"     # YAML reads an unquoted id as a number (leading zeros lost)
-    return _text(value)
+def _invisible(text):
+    """The first character of ``text`` no reader can see (format and control characters other than
+    the spaces, tabs and line breaks trimming removes), as ``U+XXXX NAME``; None when there is none."""
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cf", "Co", "Cn") or (category == "Cc" and char not in "\t\n\r"):
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+    return None
+
+
+def _account(value, raw=None):
+    """(account id, problem): the id as written, or why the cell is not a 12-digit string."""
+    if value is None:
+        return "", None
+    if not isinstance(value, str):
+        # YAML read an unquoted id as a number: leading zeros dropped, and 0-prefixed ids read as octal.
+        shown = raw if raw is not None else value
+        return "", (f"account {shown} is not a string: YAML read it as the number {value!r}; "
+                    f"quote it ('{shown}')")
+    account = value.strip()
+    if account and not ACCOUNT_ID.match(account):
+        return account, f"account {account!r} is not a 12-digit account id"
+    return account, None
+
+
+APPROVER_SPLIT = re.compile(r"[;,|\n\r]")
+NAMED_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")
+
+
+def approver_identity(text):
+    """The identity an approver cell names: ``Name <addr>`` and ``mailto:addr`` reduced to the address,
+    surrounding quotes and spaces dropped, inner runs of spaces collapsed, case-folded."""
+    name = text.strip().strip("'\"").strip()
+    named = NAMED_ADDRESS.match(name)
+    if named:
+        name = named.group(1).strip()
+    if name.lower().startswith("mailto:"):
+        name = name[len("mailto:"):].split("?", 1)[0].strip()
+    return unicodedata.normalize("NFKC", " ".join(name.split())).casefold()
+
+
+def _lookalike(identity):
+    """Why an identity could pass for another one (a Cyrillic 'а' in a Latin address), or None: an
+    address with a non-ASCII character, or a name mixing the letters of several scripts."""
+    if "@" in identity:
+        odd = next((c for c in identity if ord(c) > 127), None)
+        return f"non-ASCII character {odd!r} ({unicodedata.name(odd, '?')}) in an address" if odd else None
+    scripts = {unicodedata.name(c, "?").split()[0] for c in identity if c.isalpha()}
+    return f"letters of several scripts ({', '.join(sorted(scripts))})" if len(scripts) > 1 else None
 
 
 def _approvers(value):
+    """(identities in order, distinct; [problems]) of an approvers cell or list."""
     if isinstance(value, (list, tuple)):
         names = [_text(v) for v in value]
     else:
-        names = re.split(r"[;,|]", _text(value))
-    return tuple(n for n in names if n)
+        names = APPROVER_SPLIT.split(_text(value))
+    identities, problems = [], []
+    for number, name in enumerate((n for n in names if n.strip()), 1):
+        hidden = _invisible(name)
+        if hidden:
+            problems.append(f"approver {number} {name!r} contains an invisible character ({hidden}): "
+                            "retype it")
+            continue
+        identity = approver_identity(name)
+        lookalike = _lookalike(identity)
+        if lookalike:
+            problems.append(f"approver {number} {name!r} could pass for someone else: {lookalike}; "
+                            "write it in one script (an address in ASCII)")
+            continue
+        if identity and identity not in identities:
+            identities.append(identity)
+    return tuple(identities), problems
 
 
-def parse_entry(row, line):
-    """(Approval or None, [problems]) for one row."""
+def _field_text(row, name, shortfalls):
+    """A free-text field trimmed; an invisible character in it is a shortfall (it could hide a
+    different ticket), a field of nothing but spaces and invisible characters is missing."""
+    text = _text(row.get(name))
+    hidden = _invisible(text)
+    if hidden:
+        visible = "".join(c for c in text if not _invisible(c)).strip()
+        if not visible:
+            return ""
+        shortfalls.append(f"{name} {text!r} contains an invisible character ({hidden}): retype it")
+    return text
+
+
+def parse_entry(row, line, raw=None):
+    """(Approval or None, [problems]) for one row; ``raw``: the row's cells as written (YAML scalars),
+    to show a value YAML converted."""
     if not isinstance(row, dict):
         return None, [{"line": line, "error": "entry is not a mapping of fields"}]
     row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
@@ -89,12 +174,12 @@ def parse_entry(row, line):
     unknown = sorted(k for k in row if k not in FIELDS)
     if unknown:
         problems.append(f"unknown field(s) {', '.join(unknown)}")
-    missing = [k for k in REQUIRED if not _text(row.get(k))]
+    missing = [k for k in REQUIRED if row.get(k) is None or not _text(row.get(k))]
     if missing:
         problems.append(f"missing {', '.join(missing)}")
-    account = _account(row.get("account"))
-    if account and not ACCOUNT_ID.match(account):
-        problems.append(f"account {account!r} is not a 12-digit account id")
+    account, account_problem = _account(row.get("account"), (raw or {}).get("account"))
+    if account_problem:
+        problems.append(account_problem)
     start, end = parse_time(_text(row.get("start"))), parse_time(_text(row.get("end")))
     for name, value, parsed in (("start", row.get("start"), start), ("end", row.get("end"), end)):
         if _text(value) and parsed is None:
@@ -106,44 +191,99 @@ def parse_entry(row, line):
         problems.append(f"task {task!r} is not a root task ({', '.join(ROOT_TASKS)})")
     if problems:
         return None, [{"line": line, "error": "; ".join(problems)}]
-    approvers = _approvers(row.get("approvers"))
-    distinct = {a.lower() for a in approvers}
     shortfalls = []
-    if not _text(row.get("ticket")):
+    ticket = _field_text(row, "ticket", shortfalls)
+    justification = _field_text(row, "justification", shortfalls)
+    approvers, approver_problems = _approvers(row.get("approvers"))
+    shortfalls.extend(approver_problems)
+    if not ticket:
         shortfalls.append("no ticket")
-    if not _text(row.get("justification")):
+    if not justification:
         shortfalls.append("no justification")
-    if len(distinct) < 2:
-        shortfalls.append(f"{len(distinct)} distinct approver(s), dual control needs 2")
-    approval = Approval(line, account, start, end, _text(row.get("ticket")), _text(row.get("justification")),
+    if len(approvers) < 2:
+        shortfalls.append(f"{len(approvers)} distinct approver(s), dual control needs 2")
+    approval = Approval(line, account, start, end, ticket, justification,
                         approvers, task.rsplit("/", 1)[-1] if task else None, tuple(shortfalls))
     return approval, [{"line": line, "error": s} for s in shortfalls]
 
 
+def decode_register(body, source="register"):
+    """Text of a register file: UTF-8 with or without BOM, or UTF-16 (BOM, or ASCII-range text
+    whose every other byte is NUL, as Excel's "Unicode Text" writes). Anything else is a
+    :class:`RegisterError` that says how to save the file."""
+    if isinstance(body, str):
+        return body[1:] if body.startswith("\ufeff") else body
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif body.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif len(body) >= 2 and body[1::2][:64].count(0) == len(body[1::2][:64]) and body[0] != 0:
+        encoding = "utf-16-le"
+    elif len(body) >= 2 and body[0::2][:64].count(0) == len(body[0::2][:64]) and body[1] != 0:
+        encoding = "utf-16-be"
+    else:
+        encoding = "utf-8"
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise RegisterError(
+            f"{source}: not {encoding.upper()} text (byte 0x{body[error.start]:02x} at offset {error.start}); "
+            "save it as UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)') or UTF-16") from None
+    if "\x00" in text:
+        raise RegisterError(f"{source}: NUL characters in {encoding.upper()} text: not a text file, "
+                            "or a mixed encoding; save it as UTF-8")
+    return text
+
+
 def parse_register(text, source="register"):
-    """A :class:`Register` from YAML or CSV text (CSV when ``source`` ends in .csv)."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise RegisterError(f"{source}: not UTF-8 text: {error}") from None
+    """A :class:`Register` from YAML or CSV text or bytes (CSV when ``source`` ends in .csv)."""
+    text = decode_register(text, source)
     register = Register(source)
     rows = _csv_rows(text, source) if source.lower().endswith(".csv") else _yaml_rows(text, source)
-    for line, row in rows:
-        approval, problems = parse_entry(row, line)
+    for line, row, raw in rows:
+        approval, problems = parse_entry(row, line, raw)
         register.problems.extend(problems)
         if approval is not None:
             register.approvals.append(approval)
     return register
 
 
-def _csv_rows(text, source):
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+SEP_LINE = re.compile(r"^sep=(.)\s*$", re.IGNORECASE)     # Excel's delimiter hint line
+
+
+def _csv_header(text, source):
+    """(delimiter whose reading of the header row has an ``account`` column, lines before the header
+    to skip: Excel's ``sep=;`` hint)."""
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    if not first:
         raise RegisterError(f"{source}: empty CSV, no header row")
-    header = [str(h).strip().lower() for h in reader.fieldnames]
-    if "account" not in header:
-        raise RegisterError(f"{source}: CSV header has no 'account' column: {reader.fieldnames}")
+    hint = SEP_LINE.match(first)
+    if hint:
+        skip = lines.index(first) + 1
+        header = next(csv.reader([next((line for line in lines[skip:] if line.strip()), "")],
+                                 delimiter=hint.group(1)), [])
+        if "account" not in (h.strip().lower() for h in header):
+            raise RegisterError(f"{source}: CSV header row (after {first!r}) has no 'account' column")
+        return hint.group(1), skip
+    for delimiter in CSV_DELIMITERS:
+        header = next(csv.reader([first], delimiter=delimiter))
+        if "account" in (h.strip().lower() for h in header):
+            return delimiter, 0
+    raise RegisterError(
+        f"{source}: CSV header row has no 'account' column with ',', ';' or tab as delimiter: {first[:120]!r}; "
+        f"the first row must name the columns ({', '.join(FIELDS[:6])}, ...)")
+
+
+def _csv_rows(text, source):
+    delimiter, skip = _csv_header(text, source)
+    stream = io.StringIO(text)
+    for _ in range(skip):
+        stream.readline()
+    reader = csv.DictReader(stream, delimiter=delimiter)
     rows = []
     for row in reader:
         if not any(_text(v) for k, v in row.items() if k is not None):
@@ -151,7 +291,7 @@ def _csv_rows(text, source):
         extra = row.pop(None, None)      # more cells than the header names
         if extra:
             row["(extra cells)"] = extra
-        rows.append((reader.line_num, row))
+        rows.append((reader.line_num + skip, row, None))
     return rows
 
 
@@ -172,7 +312,18 @@ def _yaml_rows(text, source):
         node = node.value[0][1]
     if not isinstance(data, list):
         raise RegisterError(f"{source}: expected a list of approvals (or 'approvals: [...]')")
-    return [(item.start_mark.line + 1, row) for item, row in zip(node.value, data)]
+    return [(item.start_mark.line + 1, row, _raw_scalars(item)) for item, row in zip(node.value, data)]
+
+
+def _raw_scalars(node):
+    """{field: the scalar as written} of one YAML entry (to name what YAML turned into a number)."""
+    if not hasattr(node, "value") or not isinstance(node.value, list):
+        return {}
+    raw = {}
+    for pair in node.value:
+        if isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1].value, str):
+            raw[str(pair[0].value).strip().lower()] = pair[1].value
+    return raw
 
 
 # ---- approval of one session --------------------------------------------------------------
@@ -195,6 +346,10 @@ def approval_for(session, account_id, register):
     if register is None:
         return {"status": UNAPPROVED, "reason": MISSING_REGISTER, "approval": None}
     account = session.target_account if session.side == "caller" else account_id
+    if not account:
+        return {"status": UNAPPROVED, "approval": None,
+                "reason": f"AssumeRoot target {session.target_principal!r} is neither an account id nor a "
+                          "member principal ARN: no approval can be matched to it"}
     start, end = session.start, session.end
     covering = [a for a in register.approvals if a.account == account and a.start <= start <= a.end]
     if not covering:
@@ -219,26 +374,34 @@ def approval_for(session, account_id, register):
             "reason": f"approved by {best.label} ({', '.join(best.approvers)})"}
 
 
-def describe(session):
+def describe(session, since=None):
     where = ", ".join(sorted({e.get("sourceIPAddress") for e in session.events if e.get("sourceIPAddress")}))
     text = f"{session.kind} session {iso(session.start)}"
     if session.side == "caller":
-        text = f"AssumeRoot into {session.target_account} ({session.task}) at {iso(session.start)}"
+        target = session.target_account or session.target_principal
+        text = f"AssumeRoot into {target} ({session.task}) at {iso(session.start)}"
+    elif session.start_from == START_CREATED:
+        before = " (before the history window)" if since is not None and session.start < since else ""
+        text += f"{before}, from its credentials' creationDate; first recorded call {iso(session.first_event)}"
     return f"{text} from {where}" if where else text
 
 
 def decide_root_sessions(account_id, history, register, days, regions_read, regions_failed,
-                         register_error=None, match="unapproved"):
+                         register_error=None, match="unapproved", since=None, caller_lookup=None):
     """The ``root-sessions`` verdict.
 
     ``regions_failed``: {region: error}; ``register``: a Register, None when no register was given;
     ``register_error``: why the given register could not be read. ``match``: ``unapproved`` flags
     sessions no sound approval covers; ``any`` flags any root session, failed sign-in or password
-    recovery.
+    recovery. ``since``: the start of the history read; a session that began before it says so.
+    ``caller_lookup``: {"read": bool, "why": str}, whether AssumeRoot calls (made only from the
+    management account or the IAM delegated administrator) were looked up here.
     """
     sessions = []
     for session in history.sessions:
         entry = session.as_dict()
+        if since is not None:
+            entry["started_before_window"] = session.start < since
         entry["approval"] = (None if register_error else approval_for(session, account_id, register))
         sessions.append((session, entry))
     details = {
@@ -247,6 +410,8 @@ def decide_root_sessions(account_id, history, register, days, regions_read, regi
         "register": None if register is None else register.source,
         "register_problems": [] if register is None else register.problems,
     }
+    if caller_lookup is not None:
+        details["assume_root_calls"] = caller_lookup
     if register_error:
         details["register_error"] = register_error
     unread = (f"; event history not read in {len(regions_failed)} region(s): "
@@ -256,7 +421,7 @@ def decide_root_sessions(account_id, history, register, days, regions_read, regi
 
     if match == "any":
         if sessions or history.signin_events:
-            first = describe(sessions[0][0]) if sessions else (
+            first = describe(sessions[0][0], since) if sessions else (
                 f"{history.signin_events[0]['event']} at {history.signin_events[0]['time']}")
             return non_compliant(f"root activity: {counts}; first: {first}{unread}", **details)
     else:
@@ -264,7 +429,7 @@ def decide_root_sessions(account_id, history, register, days, regions_read, regi
             return could_not_evaluate(f"approvals register unreadable: {register_error}; {counts}", **details)
         bad = [(s, e) for s, e in sessions if e["approval"]["status"] != APPROVED]
         if bad:
-            listed = "; ".join(f"{describe(s)}: {e['approval']['reason']}" for s, e in bad[:3])
+            listed = "; ".join(f"{describe(s, since)}: {e['approval']['reason']}" for s, e in bad[:3])
             more = f" (+{len(bad) - 3} more)" if len(bad) > 3 else ""
             return non_compliant(f"{len(bad)} of {len(sessions)} root session(s) in the last {days} days "
                                  f"unapproved: {listed}{more}{unread}", **details)

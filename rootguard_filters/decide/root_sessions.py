@@ -10,6 +10,9 @@ Grouping rules (each pinned by a test in ``tests/sessions``):
   ``creationDate`` (else the call time), within ``console_hours``. CloudTrail records no sign-out:
   a session ends at its last recorded event, which is a lower bound. Console calls whose sign-in is
   not in the history (older than the window) form a session of their own, marked so.
+- start: the earliest time the session's credentials are known to exist — the sign-in, the
+  credentials' ``creationDate`` (when it precedes the first call), or the first call — so a session
+  whose sign-in lies before the history window is judged from when it began, not from the middle.
 - access-key: calls signed with a long-term root key (``AKIA``) and with temporary keys that key
   issued through ``sts:GetSessionToken``, per key, split where the key was idle longer than
   ``idle_gap_hours``.
@@ -21,12 +24,19 @@ Grouping rules (each pinned by a test in ``tests/sessions``):
   other than the console) are not sessions. Failed sign-ins and password recovery are reported
   as sign-in events whether or not a session follows.
 """
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 import hashlib
 
 CONSOLE, ACCESS_KEY, ASSUME_ROOT = "console", "access-key", "assume-root"
+# What a session's start is: its sign-in, its credentials' creationDate, or its first recorded call.
+START_SIGNIN, START_CREATED, START_CALL = "sign-in", "credentials-created", "first-call"
+# iam:ListOrganizationsFeatures' answer to any account but the management account and the IAM
+# delegated administrator (the only accounts that can call sts:AssumeRoot).
+NOT_CALLER = "AccountNotManagementOrDelegatedAdministratorException"
+ACCOUNT_ID_TEXT = re.compile(r"^\d{12}$")
 KINDS = (CONSOLE, ACCESS_KEY, ASSUME_ROOT)
 SIGNIN_SOURCE = "signin.amazonaws.com"
 CONSOLE_INVOKERS = (SIGNIN_SOURCE, "AWS Internal")
@@ -115,11 +125,23 @@ class Session:
     task: str = None                # AssumeRoot task policy, when the history names it
     target_account: str = None      # the AssumeRoot call's target (caller side)
     side: str = None                # assume-root: "caller" (management) or "member"
+    target_principal: str = None    # the AssumeRoot call's targetPrincipal as recorded
     events: list = field(default_factory=list)
+    start_from: str = None          # what dates the start: START_SIGNIN, START_CREATED or START_CALL
 
-    def add(self, record, when):
+    def add(self, record, when, created=None):
         self.events.append(record)
-        self.start, self.end = min(self.start, when), max(self.end, when)
+        self.end = max(self.end, when)
+        if when < self.start:
+            self.start, self.start_from = when, START_CALL
+        # Credentials exist from their creationDate on; one after the call is no start.
+        if created is not None and created < self.start and created <= when:
+            self.start, self.start_from = created, START_CREATED
+
+    @property
+    def first_event(self):
+        times = [parse_time(e.get("eventTime")) for e in self.events]
+        return min((t for t in times if t is not None), default=None)
 
     @property
     def id(self):
@@ -150,6 +172,7 @@ class Session:
             mfa = any(_yes(f) for f in flags) if flags else None
         out = {
             "id": self.id, "kind": self.kind, "start": iso(self.start), "end": iso(self.end),
+            "start_from": self.start_from or START_CALL, "first_event": iso(self.first_event),
             "duration_seconds": self.duration_seconds,
             "source_ips": sorted({e.get("sourceIPAddress") for e in self.events if e.get("sourceIPAddress")}),
             "user_agents": sorted({e.get("userAgent") for e in self.events if e.get("userAgent")}),
@@ -169,6 +192,8 @@ class Session:
             out["signin"] = "success" if self.signin_found else "not in history"
         if self.kind == ASSUME_ROOT:
             out.update(task=self.task, side=self.side, target_account=self.target_account)
+            if self.side == "caller":
+                out["target_principal"] = self.target_principal
         return out
 
     def actions(self):
@@ -259,7 +284,7 @@ def group_sessions(records, account_id=None, console_hours=DEFAULT_CONSOLE_HOURS
                 if result.lower() == "success" and not record.get("errorMessage"):
                     extra = record.get("additionalEventData") or {}
                     session = Session(CONSOLE, when, when, key=record.get("eventID"), signin=record,
-                                      mfa_used=_yes(extra.get("MFAUsed")))
+                                      mfa_used=_yes(extra.get("MFAUsed")), start_from=START_SIGNIN)
                     session.events.append(record)
                     logins.append(session)
                     sessions.append(session)
@@ -308,30 +333,33 @@ def group_sessions(records, account_id=None, console_hours=DEFAULT_CONSOLE_HOURS
         if console_flag and not _assumed_root(record):
             login = login_for(created, when)
             if login is not None:
-                login.add(record, when)
+                login.add(record, when)      # the sign-in is the start; its credentials follow it
                 continue
             anchor = iso(created) if created else key
             orphan = orphans.get(anchor)
             if orphan is None or when - orphan.end > console_window:
-                orphan = orphans[anchor] = Session(CONSOLE, when, when, key=key or None, signin_found=False)
+                orphan = orphans[anchor] = Session(CONSOLE, when, when, key=key or None, signin_found=False,
+                                                   start_from=START_CALL)
                 sessions.append(orphan)
-            orphan.add(record, when)
+            orphan.add(record, when, created)
             continue
         if key.startswith("AKIA") or key in session_keys:
             parent = session_keys.get(key, key)
             session = by_key.get((ACCESS_KEY, parent))
             if session is None or when - session.end > timedelta(hours=idle_gap_hours):
-                session = by_key[(ACCESS_KEY, parent)] = Session(ACCESS_KEY, when, when, key=parent)
+                session = by_key[(ACCESS_KEY, parent)] = Session(ACCESS_KEY, when, when, key=parent,
+                                                                  start_from=START_CALL)
                 sessions.append(session)
-            session.add(record, when)
+            # a long-term key has no creationDate; GetSessionToken credentials do
+            session.add(record, when, created if key != parent else None)
             continue
         session = by_key.get((ASSUME_ROOT, key))
         if session is None:
             session = by_key[(ASSUME_ROOT, key)] = Session(
                 ASSUME_ROOT, when, when, key=key, side="member",
-                target_account=identity.get("accountId") or account_id)
+                target_account=identity.get("accountId") or account_id, start_from=START_CALL)
             sessions.append(session)
-        session.add(record, when)
+        session.add(record, when, created)
 
     sessions.sort(key=lambda s: (s.start, s.kind, str(s.key)))
     return History(sessions, signins, skipped)
@@ -343,11 +371,48 @@ def _assume_root_call(record, when):
     creds = (record.get("responseElements") or {}).get("credentials") or {}
     expires = parse_time(creds.get("expiration"))
     end = expires if expires and expires > when else when
+    principal = str(params.get("targetPrincipal") or "")
     session = Session(ASSUME_ROOT, when, end, key=creds.get("accessKeyId"), side="caller",
-                      task=task_arn.rsplit("/", 1)[-1] or None,
-                      target_account=str(params.get("targetPrincipal") or "").split(":")[-1] or None)
+                      task=task_arn.rsplit("/", 1)[-1] or None, target_account=target_account(principal),
+                      target_principal=principal or None, start_from=START_CALL)
     session.events.append(record)
     return session
+
+
+def caller_lookup(ok, error_code=None, error=None, always=False):
+    """Whether this account's event history must be searched for ``sts:AssumeRoot`` calls.
+
+    Only the management account and the IAM delegated administrator for centralized root access can
+    call AssumeRoot (STS API reference), and the call is recorded in the caller's history. The same
+    two, and no other account, can read ``iam:ListOrganizationsFeatures``: any other account is told
+    ``AccountNotManagementOrDelegatedAdministratorException``. ``ok``/``error_code``/``error`` are that
+    read's outcome. Skipping misses no root session: what a privileged session does is recorded in
+    the member's own history as root activity (the ``Username = root`` lookup). Any other answer
+    (AccessDenied, throttling, no organization) cannot rule the account out, so the lookup is made.
+    """
+    if always:
+        return {"read": True, "why": "assume-root-calls: always"}
+    if ok:
+        return {"read": True, "why": "iam:ListOrganizationsFeatures answers here: the management account or "
+                                     "the IAM delegated administrator, which can call AssumeRoot"}
+    if error_code == NOT_CALLER:
+        return {"read": False, "why": f"not the management account or the IAM delegated administrator "
+                                      f"({NOT_CALLER}): AssumeRoot cannot be called from here"}
+    return {"read": True, "why": f"cannot tell whether AssumeRoot can be called from here ({error}): looked up"}
+
+
+def target_account(principal):
+    """The account an AssumeRoot ``targetPrincipal`` names: "the member account principal ARN or
+    account ID" (STS API reference), e.g. ``444455556666`` or ``arn:aws:iam::444455556666:root``.
+    None when it is neither (the session's target is then unknown, never guessed)."""
+    text = str(principal or "").strip()
+    if ACCOUNT_ID_TEXT.match(text):
+        return text
+    parts = text.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") \
+            and ACCOUNT_ID_TEXT.match(parts[4]):
+        return parts[4]
+    return None
 
 
 def task_permits(task, actions):

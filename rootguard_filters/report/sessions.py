@@ -88,14 +88,27 @@ def _changes(session):
 
 
 def _what(session):
+    return _kind(session) + _start_note(session)
+
+
+def _kind(session):
     kind = session["kind"]
     if kind == "assume-root" and session.get("side") == "caller":
-        return f"AssumeRoot into {session.get('target_account')} ({session.get('task')})"
+        target = session.get("target_account") or f"unreadable target {session.get('target_principal')!r}"
+        return f"AssumeRoot into {target} ({session.get('task')})"
     if kind == "assume-root":
         return "AssumeRoot session" + (f" ({session['task']})" if session.get("task") else "")
     if kind == "console":
         return "console sign-in" + ("" if session.get("signin") == "success" else " (sign-in not in history)")
     return f"access key {session.get('access_key_id')}"
+
+
+def _start_note(session):
+    """Where the start comes from when no recorded event shows it (its credentials' creationDate)."""
+    if session.get("start_from") != "credentials-created":
+        return ""
+    before = ", before the history window" if session.get("started_before_window") else ""
+    return f"; began at its credentials' creation{before}, first recorded call {session.get('first_event')}"
 
 
 def _minutes(seconds):

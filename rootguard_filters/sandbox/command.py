@@ -6,6 +6,8 @@ so neither imports the other's command line.
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import signal
 import threading
 
@@ -23,13 +25,17 @@ def main(argv: list[str] | None = None, prog: str = "python -m rootguard_filters
     args = parser.parse_args(argv)
     sandbox = Sandbox(port=args.port)
     endpoint = sandbox.start()
+    exports = {"AWS_ENDPOINT_URL": endpoint, **FAKE_CREDENTIALS}
     if args.seed:
         result = seed_organization(endpoint, args.seed, size=args.size)
-        print(f"seeded {len(result['accounts'])} accounts; wrote {result['accounts_yml']} and {result['expected_json']}")
+        print(f"seeded {len(result['accounts'])} accounts; wrote {result['accounts_yml']}, {result['expected_json']} "
+              f"and the break-glass register {result['approvals']}")
+        # root-sessions reads the register from here: without it every seeded root session is unapproved
+        exports["ROOTGUARD_APPROVALS"] = os.path.abspath(result["approvals"])
     print(f"rootguard sandbox listening on {endpoint}")
     print("use it with:")
-    for name, value in {"AWS_ENDPOINT_URL": endpoint, **FAKE_CREDENTIALS}.items():
-        print(f"  export {name}={value}")
+    for name, value in exports.items():
+        print(f"  export {name}={shlex.quote(value)}")
     print("  unset C7N_USE_STS_REGIONAL AWS_PROFILE AWS_SESSION_TOKEN   # regional STS would bypass the sandbox")
     print("Ctrl-C to stop.", flush=True)
     stop = threading.Event()

@@ -345,6 +345,8 @@ class SandboxState:
             self.org_features: dict[str, set[str]] = {}
             self.root_sessions: dict[str, RootSession] = {}
             self.call_counts: Counter[tuple[str, str, str]] = Counter()
+            # LookupEvents calls answered ThrottlingException, by (account, region) (benchmarks report them)
+            self.lookup_throttles: Counter[tuple[str, str]] = Counter()
             self.key_accounts: dict[str, str] = {}
             self.event_history: dict[tuple[str, str], list[dict[str, Any]]] = {}
             self.lookup_limits: dict[tuple[str, str], LookupLimit] = {}
@@ -457,6 +459,11 @@ class SandboxState:
     def reset_calls(self) -> None:
         with self.lock:
             self.call_counts.clear()
+            self.lookup_throttles.clear()
+
+    def throttles(self) -> Counter[tuple[str, str]]:
+        with self.lock:
+            return Counter(self.lookup_throttles)
 
 
 def organization_of(account_id: str) -> tuple[str, str] | None:
@@ -708,7 +715,10 @@ def organizations_features(mw: RootGuardMiddleware, call: Call, environ: dict) -
 
 @fillin("sts", "AssumeRoot")
 def assume_root(mw: RootGuardMiddleware, call: Call, environ: dict) -> Response:
-    target = call.params.get("TargetPrincipal", "")
+    # "The member account principal ARN or account ID" (STS API reference)
+    principal = call.params.get("TargetPrincipal", "")
+    parts = principal.split(":")
+    target = parts[4] if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" else principal
     task_arn = call.params.get("TaskPolicyArn.arn", "")
     duration = int(call.params.get("DurationSeconds") or 900)
     if duration > 900:
@@ -1131,6 +1141,7 @@ def _take_lookup_token(state: SandboxState, call: Call) -> None:
                            f"cloudtrail:LookupEvents", 400)
         if limit.throttle_left > 0:
             limit.throttle_left -= 1
+            state.lookup_throttles[(call.account_id, call.region)] += 1
             raise AwsError("ThrottlingException", "Rate exceeded", 400)
         rate = state.lookup_rate
         if rate <= 0:
@@ -1139,6 +1150,7 @@ def _take_lookup_token(state: SandboxState, call: Call) -> None:
         limit.tokens = min(rate, limit.tokens + (now - limit.refilled) * rate) if limit.refilled else rate
         limit.refilled = now
         if limit.tokens < 1:
+            state.lookup_throttles[(call.account_id, call.region)] += 1
             raise AwsError("ThrottlingException", "Rate exceeded", 400)
         limit.tokens -= 1
 

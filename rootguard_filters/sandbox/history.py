@@ -162,8 +162,9 @@ def seeded_history(accounts: dict[str, str], management: str, now: datetime) -> 
     if removed:
         at = now - 5 * day
         key = _key("ASIA", removed, "assume-root", at.isoformat())
-        add(management, assume_root_call(management, at, removed, "IAMDeleteRootUserCredentials", key,
-                                         region="us-east-2"))
+        # the target as the member's principal ARN, one of the two forms AssumeRoot takes
+        add(management, assume_root_call(management, at, f"arn:aws:iam::{removed}:root",
+                                         "IAMDeleteRootUserCredentials", key, region="us-east-2"))
         add(removed, *(assume_root_action(removed, at + timedelta(seconds=40 * n), name, key, at)
                        for n, name in enumerate(["ListAccessKeys", "DeleteAccessKey", "DeactivateMFADevice",
                                                  "DeleteLoginProfile"], 1)))

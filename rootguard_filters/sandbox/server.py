@@ -121,6 +121,10 @@ class Sandbox:
     def reset_calls(self) -> None:
         self.state.reset_calls()
 
+    def throttles(self) -> Counter[tuple[str, str]]:
+        """LookupEvents calls answered ThrottlingException so far, by (account_id, region)."""
+        return self.state.throttles()
+
 
 class ControlClient:
     """HTTP client for a sandbox's control API (works against a sandbox in another process)."""

@@ -87,9 +87,10 @@ def test_unreadable_registers_raise(text, source):
         parse_register(text, source)
 
 
-def test_unquoted_account_id_in_yaml_keeps_its_leading_zeros():
+def test_unquoted_account_id_in_yaml_is_a_problem_naming_the_row_never_coerced():
     reg = register(entry(account=12345678901))
-    assert reg.approvals[0].account == "012345678901"
+    assert reg.approvals == []
+    assert "YAML read it as the number 12345678901" in reg.problems[0]["error"]
 
 
 def test_covered_session_is_approved_with_its_ticket():

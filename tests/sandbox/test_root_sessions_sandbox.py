@@ -205,4 +205,86 @@ def test_policy_permissions_name_what_the_filter_calls():
     data = {"name": "p", "resource": "aws.account",
             "filters": [{"type": "root-sessions", "approvals": "s3://b/k.yml"}]}
     perms = Policy(data, Config.empty(account_id=MANAGEMENT, region="us-east-1")).get_permissions()
-    assert {"cloudtrail:LookupEvents", "ec2:DescribeRegions", "s3:GetObject"} <= set(perms)
+    assert {"cloudtrail:LookupEvents", "ec2:DescribeRegions", "iam:ListOrganizationsFeatures",
+            "s3:GetObject"} <= set(perms)
+
+
+def run_as(tmp_path, account_id, **options):
+    """root-sessions in ``account_id`` through its OrganizationAccountAccessRole (c7n assumes it)."""
+    from c7n.utils import reset_session_cache
+    reset_session_cache()       # as c7n-org does between accounts: c7n caches one session per thread
+    data = {"name": f"root-sessions-{account_id}", "resource": "aws.account",
+            "filters": [{"type": "root-sessions", **options}]}
+    role = None if account_id == MANAGEMENT else f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
+    config = Config.empty(account_id=account_id, region="us-east-1", output_dir=str(tmp_path), assume_role=role)
+    policy = Policy(data, config)
+    policy.validate()
+    policy.run()
+    return json.loads((tmp_path / data["name"] / VERDICTS_FILE).read_text())["verdicts"][account_id]["root-sessions"]
+
+
+def test_quiet_member_skips_assume_root_lookups_the_management_account_still_makes(endpoint, tmp_path):
+    from sandbox_helpers import make_org
+    (member, quiet) = make_org(endpoint, members=2)
+    at = NOW - timedelta(days=2)
+    key = "ASIAQXZ7EXAMPLEAR00T"
+    # AssumeRoot from the management account into the member, its target given as the principal ARN
+    endpoint.add_events(MANAGEMENT, "us-east-2", [h.assume_root_call(
+        MANAGEMENT, at, f"arn:aws:iam::{member}:root", "IAMDeleteRootUserCredentials", key, region="us-east-2")])
+    endpoint.add_events(member, "us-east-1", [h.assume_root_action(member, at + timedelta(seconds=30),
+                                                                   "DeleteAccessKey", key, at)])
+    register = approvals_file(tmp_path, {**approval(at - timedelta(minutes=5), at + timedelta(hours=1)),
+                                         "account": member, "task": "IAMDeleteRootUserCredentials"})
+    regions = [r["RegionName"] for r in client(endpoint, "ec2").describe_regions()["Regions"]]
+    endpoint.reset_calls()
+
+    verdict = run_as(tmp_path, quiet, approvals=register)
+    calls = {(s, o): n for (a, s, o), n in endpoint.calls().items() if a == quiet}
+    assert verdict["status"] == "compliant", verdict["reason"]
+    assert verdict["details"]["assume_root_calls"]["read"] is False
+    assert calls[("cloudtrail", "LookupEvents")] == len(regions)          # Username = root only
+    filter_calls = calls[("cloudtrail", "LookupEvents")] + calls[("ec2", "DescribeRegions")] \
+        + calls[("iam", "ListOrganizationsFeatures")]
+    assert filter_calls <= 20, calls
+
+    verdict = run_as(tmp_path, member, approvals=register)     # the member sees its side of the session
+    assert verdict["status"] == "compliant", verdict["reason"]
+    (session,) = verdict["details"]["sessions"]
+    assert session["side"] == "member" and session["start_from"] == "credentials-created"
+
+    endpoint.reset_calls()
+    verdict = run_as(tmp_path, MANAGEMENT, approvals=register)
+    assert verdict["details"]["assume_root_calls"]["read"] is True, verdict["details"]["assume_root_calls"]
+    assert endpoint.calls()[(MANAGEMENT, "cloudtrail", "LookupEvents")] == 2 * len(regions)
+    (session,) = verdict["details"]["sessions"]
+    assert session["target_account"] == member and session["approval"]["status"] == "approved"
+
+    # an account that cannot tell (the read is denied) looks AssumeRoot calls up anyway
+    from rootguard_filters.plumbing import evidence
+    evidence.reset()
+    endpoint.set_denied(quiet, ["iam:ListOrganizationsFeatures"])
+    endpoint.reset_calls()
+    verdict = run_as(tmp_path, quiet, approvals=register)
+    assert verdict["details"]["assume_root_calls"]["read"] is True and "AccessDenied" in \
+        verdict["details"]["assume_root_calls"]["why"]
+    assert endpoint.calls()[(quiet, "cloudtrail", "LookupEvents")] == 2 * len(regions)
+
+
+def test_seeded_sandbox_command_exports_the_register_it_wrote(tmp_path):
+    """The README's sandbox flow: what `rootguard sandbox --seed DIR` prints to export includes the register."""
+    import subprocess
+    import sys
+    process = subprocess.Popen([sys.executable, "-m", "rootguard_filters.sandbox", "--seed", str(tmp_path / "org")],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line.strip())
+            if line.startswith("Ctrl-C"):
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    exported = dict(line[len("export "):].split("=", 1) for line in lines if line.startswith("export "))
+    assert exported["ROOTGUARD_APPROVALS"] == str(tmp_path / "org" / "approvals.yml")
+    assert "CHG-1001" in (tmp_path / "org" / "approvals.yml").read_text()

@@ -345,3 +345,10 @@ def test_assume_role_denied_when_the_role_does_not_exist_in_an_organization_acco
     with pytest.raises(ClientError) as exc:
         sts.assume_role(RoleArn=missing, RoleSessionName="audit")
     assert error(exc) == ("AccessDenied", 403)
+
+
+def test_assume_root_takes_the_member_principal_arn_too(fresh, root_session_org):
+    # TargetPrincipal: "The member account principal ARN or account ID" (STS API reference)
+    member = root_session_org
+    iam = assume_root(fresh, f"arn:aws:iam::{member}:root", AUDIT)
+    assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1
