@@ -585,7 +585,9 @@ def describe_event(event, mentioned=()):
         parts.append(f"in account {event['recipientAccountId']}")
     shown = {("userIdentity", "type"), ("eventName",), ("eventType",), ("eventSource",), ("awsRegion",),
              ("recipientAccountId",)}
-    extra = [f"{_path_text(p)}={v!r}" for p, v in _leaves(event) if p not in shown]
+    # fields every CloudTrail record carries are named only when the pattern mentions them
+    extra = [f"{_path_text(p)}={v!r}" for p, v in _leaves(event)
+             if p not in shown and (p in mentioned or p not in REALISTIC)]
     if extra:
         parts.append("with " + ", ".join(extra))
     absent = [_path_text(p) for p in mentioned if _lookup(event, p) is _ABSENT]
