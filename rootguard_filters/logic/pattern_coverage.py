@@ -81,6 +81,7 @@ class Outcome:
     status: str
     event: Optional[dict] = None
     reason: str = ""
+    deadline_passed: bool = False
 
 
 class Undecidable(Exception):
@@ -234,7 +235,7 @@ def find_event(formula, required=None, deadline=None):
                 best = event
     except DeadlinePassed:
         if best is None:
-            return Outcome(UNKNOWN, reason="the search passed its deadline")
+            return Outcome(UNKNOWN, reason="the search passed its deadline", deadline_passed=True)
     if best is not None:
         return Outcome(SAT, best)
     if unknown:

@@ -239,7 +239,7 @@ def _judge_json(ast, exclude_assumed_root_ok, deadline_seconds):
     records = record_formula(True)
     formula = And((root_usage_formula(exclude_assumed_root_ok), records, Not(ast)))
     outcome = find_event(formula, root_kinds, deadline)
-    if outcome.status != SAT and time.monotonic() > deadline:
+    if outcome.deadline_passed:
         return PatternJudgement(UNDECIDED, _deadline_reason(deadline_seconds))
     sessions = find_event(And((root_usage_formula(False), records, Not(parse(NO_ASSUMED_ROOT)), ast)),
                           root_kinds, deadline)
