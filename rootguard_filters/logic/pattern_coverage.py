@@ -469,9 +469,13 @@ def _solve_number(path, literals):
             continue
         value, operator = atom.value, atom.operator
         if not isinstance(value, NumberValue):
-            if positive == (operator == "=") and isinstance(value, StringValue) and not _numeric_text(value.text):
-                return _NONE   # a number's text is digits, '.', 'e', signs: it cannot equal this
             must_match = positive == (operator == "=")
+            if isinstance(value, StringValue):
+                fate = _text_fate(value.text)
+                if fate is not None:   # settled for every number
+                    if fate != must_match:
+                        return _NONE
+                    continue
             if isinstance(value, RegexValue):
                 if not must_match and cwl_regex.matches_everything(value.text):
                     return _NONE
@@ -511,6 +515,21 @@ def _solve_number(path, literals):
 
 def _positive_values(literals):
     return [a.value for a, p in literals if isinstance(a, Comparison) and p == (a.operator == "=")]
+
+
+# Characters a number's text may hold (Python's repr of floats included: "1e+20", "inf", "nan").
+_NUMBER_TEXT_CHARS = frozenset("0123456789.eE+-infa")
+
+
+def _text_fate(text):
+    """Whether a quoted string matches every number's text (True), none (False), or it depends (None)."""
+    leading, trailing = text.startswith("*"), text.endswith("*")
+    core = text[1 if leading else 0:len(text) - 1 if trailing else len(text)]
+    if core == "":
+        return leading or trailing     # "*" matches any text; "" no number's text
+    if set(core) - _NUMBER_TEXT_CHARS:
+        return False                   # no number's text holds that character
+    return None
 
 
 def _numeric_text(text):
