@@ -262,7 +262,7 @@ class RootUsageAlarm(RootguardFilter):
             "require-confirmed-subscription": {"type": "boolean"},
             "exclude-assumed-root-ok": {"type": "boolean"},
             "owner-role": {"type": "string", "pattern": ROLE_ARN_PATTERN},
-            "deadline-seconds": {"type": "number", "minimum": 0.1, "maximum": 600},
+            "deadline-seconds": {"type": "number", "minimum": 0.01, "maximum": 600},
         },
     )
     schema_alias = False
