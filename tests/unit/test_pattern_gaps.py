@@ -134,3 +134,9 @@ class TestBoundedTime:
         judgement = judge_root_usage_pattern(f"{{ {CIS_CORE} && $.eventName = * }}", deadline_seconds=0.5)
         assert judgement.status == UNDECIDED and not judgement.covers
         assert "within the 0.5 s deadline" in judgement.reason and "deadline-seconds" in judgement.reason
+
+    def test_many_ellipses_stay_polynomial(self):
+        pattern = parse("[" + ", ".join(["..."] * 150) + ", d = zzz]")
+        started = time.monotonic()
+        assert not pattern.matches_text(" ".join(["w"] * 100))
+        assert time.monotonic() - started < 5
