@@ -140,3 +140,51 @@ class TestBoundedTime:
         started = time.monotonic()
         assert not pattern.matches_text(" ".join(["w"] * 100))
         assert time.monotonic() - started < 5
+
+
+class TestNumbersExactly:
+    """The number solver against the exact answer over the reals: an interval with finitely many points
+    excluded is satisfiable iff it holds more than one point, or its one point is not excluded."""
+
+    BOUNDS = [None, (">", 1), (">=", 1)], [None, ("<", 4), ("<=", 4), ("<", 1), ("<=", 1)]
+
+    @staticmethod
+    def exact(low, high, excluded):
+        lo, lo_in = (low[1], low[0] == ">=") if low else (float("-inf"), False)
+        hi, hi_in = (high[1], high[0] == "<=") if high else (float("inf"), False)
+        if lo < hi:
+            return True
+        return lo == hi and lo_in and hi_in and lo not in excluded
+
+    @pytest.mark.parametrize("low", BOUNDS[0])
+    @pytest.mark.parametrize("high", BOUNDS[1])
+    @pytest.mark.parametrize("excluded", [(), (1,), (4,), (0, 1, 2, 3), (-1, -2, -3, 0, 1, 2), (5, 6, 7, 2, 3),
+                                          (2.5,), (1.75, 2.5, 3.25), (0, 1, 2, 3, 4, 5, 6)])
+    def test_intervals_with_exclusions(self, low, high, excluded):
+        terms = [f"$.n {low[0]} {low[1]}"] if low else []
+        terms += [f"$.n {high[0]} {high[1]}"] if high else []
+        terms += [f"$.n != {value}" for value in excluded] or ["$.n = *"]
+        formula = parse("{ " + " && ".join(terms) + " && $.n != \"*x*\" }")
+        outcome = pattern_coverage.find_event(formula)
+        assert outcome.status == (pattern_coverage.SAT if self.exact(low, high, excluded) else pattern_coverage.UNSAT)
+
+    @pytest.mark.parametrize("pattern, status", [
+        ('{ $.a > 0 && $.a = "x*" }', "unsat"), ('{ $.a > 0 && $.a = "*x" }', "unsat"),
+        ('{ $.a > 0 && $.a != "*" }', "unsat"), ('{ $.a > 0 && $.a = "" }', "unsat"),
+        ('{ $.a > 0 && $.a != "" }', "sat"), ('{ $.a > 0 && $.a != "*x*" }', "sat"),
+        ('{ $.a > 0 && $.a = "*" }', "sat"), ('{ $.a > 0 && $.a = "*5" }', "sat"),
+        ('{ $.a > 0 && $.a != "x" }', "sat"), ('{ $.a > 0 && $.a = "5*" }', "sat"),
+    ])
+    def test_quoted_strings_against_numbers(self, pattern, status):
+        assert pattern_coverage.find_event(parse(pattern)).status == status
+
+
+def test_describe_event_names_the_fields_a_pattern_mentions():
+    event = {"userIdentity": {"type": "Root", "arn": "arn:aws:iam::1:root"}, "eventType": "AwsConsoleSignIn",
+             "eventSource": "signin.amazonaws.com", "awsRegion": "us-east-1", "recipientAccountId": "1",
+             "requestParameters": {"x": [1]}}
+    text = pattern_coverage.describe_event(event, [("userIdentity", "arn"), ("errorCode",)])
+    assert text == ("root console sign-in to signin.amazonaws.com in us-east-1 in account 1 with "
+                    "$.userIdentity.arn='arn:aws:iam::1:root', $.requestParameters.x[0]=1 without $.errorCode")
+    assert pattern_coverage.describe_event({"eventType": "Other", "userIdentity": {"type": "IAMUser"}}) == \
+        "IAMUser identity event of type 'Other'"
