@@ -216,7 +216,7 @@ def _decode(text):
     return re.sub(r"\\u\{([0-9a-fA-F]+)\}", lambda m: chr(int(m.group(1), 16)), text)
 
 
-def solve(formula, required=None, timeout_ms=20000):
+def solve(formula, required=None, timeout_ms=5000):
     """("sat", event) / ("unsat", None) / ("unknown", reason) for an oracle tree."""
     encoding = Encoding(paths_of(formula), required)
     solver = z3.Solver()
