@@ -21,8 +21,11 @@ from hypothesis import strategies as st
 
 z3 = pytest.importorskip("z3")   # the test extra only; the pack never imports it
 
-import pattern_smt as smt  # noqa: E402  (beside this file)
-from pattern_smt import All, Any, Atom, Check, Neg  # noqa: E402
+try:   # beside this file; a package once tests/proofs has an __init__.py
+    from tests.proofs import pattern_smt as smt  # noqa: E402
+except ImportError:
+    import pattern_smt as smt  # noqa: E402
+All, Any, Atom, Check, Neg = smt.All, smt.Any, smt.Atom, smt.Check, smt.Neg
 
 from rootguard_filters.logic.filter_pattern import And, Not, evaluate, parse  # noqa: E402
 from rootguard_filters.logic.pattern_coverage import SAT, UNKNOWN, UNSAT, find_event  # noqa: E402
