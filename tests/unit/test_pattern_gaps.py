@@ -188,3 +188,35 @@ def test_describe_event_names_the_fields_a_pattern_mentions():
                     "$.userIdentity.arn='arn:aws:iam::1:root', $.requestParameters.x[0]=1 without $.errorCode")
     assert pattern_coverage.describe_event({"eventType": "Other", "userIdentity": {"type": "IAMUser"}}) == \
         "IAMUser identity event of type 'Other'"
+
+
+class TestSearchCorners:
+    @pytest.mark.parametrize("pattern, status", [
+        ("{ $.a[0] NOT EXISTS && $.a[1] NOT EXISTS && $.a[2] = 1 }", "unsat"),
+        ("{ $.a[2] NOT EXISTS && $.a[0] = 1 }", "sat"),
+        ("{ $.b[0] = 1 && $.a[1] = 1 && $.a[0] NOT EXISTS }", "unsat"),
+        ("{ $.a[0][1] = 1 && $.a[1] NOT EXISTS }", "sat"),
+        ("{ $.a[1] = 1 && $.a[0].b NOT EXISTS }", "sat"),
+        ("{ $.a[1] = 1 && $.b[0] NOT EXISTS && $.b[1] = 2 }", "unsat"),
+        ("{ $.a[1] IS NULL && $.a[3] NOT EXISTS && $.a[2] = 1 }", "sat"),
+        ("{ $.a[2] = 1 && $.a[1] NOT EXISTS }", "unsat"),
+    ])
+    def test_arrays_hold_every_lower_index(self, pattern, status):
+        assert pattern_coverage.find_event(parse(pattern)).status == status
+
+    def test_a_literal_twice_is_one_literal(self):
+        from rootguard_filters.logic.filter_pattern import And, Or
+        twice = And((parse("{ $.a = 1 }"), parse("{ $.a = 1 && $.b = 2 }")))
+        assert pattern_coverage.find_event(twice).status == "sat"
+        satisfied = And((parse("{ $.a = 1 }"), Or((parse("{ $.a = 1 }"), parse("{ $.a = 2 }")))))
+        assert pattern_coverage.find_event(satisfied).status == "sat"
+
+    @pytest.mark.parametrize("pattern", ["{ $.n < 5 }", "{ $.n > 5 }", "{ $.n != 1 }", "{ $.n < 5 && $.n != 4 }"])
+    def test_number_witnesses_are_finite_json_numbers(self, pattern):
+        import math
+        outcome = pattern_coverage.find_event(parse(pattern))
+        value = outcome.event["n"] if isinstance(outcome.event.get("n"), (int, float)) else None
+        forced = pattern_coverage.find_event(parse(pattern[:-1] + " && $.n >= -1e9 && $.n <= 1e9 }"))
+        for candidate in (value, forced.event["n"]):
+            assert candidate is None or math.isfinite(candidate)
+        assert forced.status == "sat" and isinstance(forced.event["n"], (int, float))
