@@ -263,11 +263,14 @@ def _judge_json(ast, exclude_assumed_root_ok, deadline_seconds):
     if outcome.status != UNSAT:
         return PatternJudgement(UNDECIDED, f"coverage cannot be decided: {outcome.reason}",
                                 excludes_assumed_root=excludes_sessions)
-    beyond = []
+    beyond, late = [], sessions.deadline_passed
     for what, other, root_identity in _beyond():
         found = find_event(And((ast, other, record_formula(root_identity))), record_kinds(root_identity), deadline)
+        late = late or found.deadline_passed
         if found.status == SAT:
             beyond.append({"what": what, "example": found.event})
+    if late:   # covering is proved, but the judgement (what else alarms) did not finish in time
+        return PatternJudgement(UNDECIDED, _deadline_reason(deadline_seconds))
     if exclude_assumed_root_ok and sessions.status == SAT:
         beyond.append({"what": "AssumeRoot session actions", "example": sessions.event})
     reason = "matches every root-usage event"
