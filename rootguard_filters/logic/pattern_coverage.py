@@ -1,24 +1,32 @@
 """Decide, over every possible JSON event, whether one filter pattern matches all events another does.
 
-``find_event(formula)`` is a decision procedure for JSON filter-pattern formulas (the parser's AST
-plus ``Not``): it answers SAT with a concrete witness event, UNSAT (a proof: no JSON event satisfies
-the formula), or UNKNOWN naming the construct it cannot settle (a %regex% whose constraints defeat
-the witness search, more than MAX_CONJUNCTS cases with no witness).
+``find_event(formula, required, deadline)`` is a decision procedure for JSON filter-pattern formulas
+(the parser's AST plus ``Not``): it answers SAT with a concrete witness event, UNSAT (a proof: no JSON
+event satisfies the formula), or UNKNOWN naming what it cannot settle (a %regex% whose constraints
+defeat the witness search, more than MAX_CONJUNCTS cases, or the deadline passing first).
+``required`` maps paths to the one kind they must have (a CloudTrail record always carries
+``eventName`` as a string): the search gives them that kind and the witness holds them.
 
-How: the formula's disjunctive normal form is generated lazily (negations pushed to the atoms,
-clashing branches cut, the first small witness ends the search); each conjunct is a set of literals
-on selectors. A backtracking search gives every selector path (and each of its
-prefixes) a JSON kind - missing, string, number, true, false, null, object, array - consistent along
-the path (``$.a.b`` exists only under an object ``$.a``; ``$.a[1]`` only in an array that also holds
-``$.a[0]``), and then a value for string and number paths that satisfies that path's literals:
+How: the formula's disjunctive normal form is generated lazily, as a DPLL-style tableau: negations
+are pushed to the atoms, every literal added is checked against the others on its top-level field
+(memoised), a disjunction whose alternatives all clash closes the branch, one with a single live
+alternative is taken without branching, and the search branches on the disjunction with the fewest
+live alternatives. Each conjunct is a set of literals on selectors; its top-level fields are
+independent (``$.a...`` never constrains ``$.b...``), so each field's group of paths is solved on its
+own, once per distinct group of literals (memoised), by a backtracking search that gives every path
+(and each of its prefixes) a JSON kind - missing, string, number, true, false, null, object, array -
+consistent along the path (``$.a.b`` exists only under an object ``$.a``; ``$.a[1]`` only in an array
+that also holds ``$.a[0]``), and then a value for string and number paths that satisfies that path's
+literals:
 - strings: exact values, ``pre*``/``*suf``/``*in*`` wildcards and exclusions are solved exactly
   (the candidate ``prefix + f + infix... + f + suffix`` with a filler ``f`` absent from every literal
-  satisfies the positive literals, and every negative one unless it is implied by them; fillers of
-  several lengths escape exact exclusions);
+  - one always exists, the literals being finite - satisfies the positive literals, and every
+  negative one unless it is implied by them; fillers of several lengths escape exact exclusions);
 - numbers: intervals from <, <=, >, >= with = and != points, solved exactly;
 - %regex% values: candidates are built from strings the regex matches; when none fits, UNKNOWN.
 Every witness is re-checked with the evaluator before it is returned.
 """
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -31,6 +39,8 @@ from rootguard_filters.logic.filter_pattern import (
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 # Beyond this many conjuncts the search stops (UNKNOWN unless a witness was found).
 MAX_CONJUNCTS = 20000
+# Once a witness is found, this many more conjuncts are tried for a smaller one.
+SMALLER_WITNESS_TRIES = 16
 
 MISSING, STRING, NUMBER, TRUE, FALSE, NULL, OBJECT, ARRAY = (
     "missing", "string", "number", "true", "false", "null", "object", "array")
@@ -43,25 +53,27 @@ REALISTIC = {
     ("eventName",): ("RunInstances", "ConsoleLogin", "CreateAccessKey"),
     ("eventSource",): ("ec2.amazonaws.com", "signin.amazonaws.com", "iam.amazonaws.com"),
     ("awsRegion",): ("ap-south-1", "eu-west-1", "us-east-1"),
-    ("recipientAccountId",): ("444455556666",),
-    ("eventVersion",): ("1.10",),
+    ("recipientAccountId",): ("444455556666", "111122223333"),
+    ("eventVersion",): ("1.10", "1.08"),
+    ("eventTime",): ("2026-03-04T09:21:44Z", "2025-11-30T23:59:59Z"),
+    ("eventID",): ("3f1c2b9e-7a44-4a6d-9d2e-0b5f6c7d8e9f", "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"),
     ("sourceIPAddress",): ("198.51.100.7",),
     ("userAgent",): ("aws-cli/2.15.0",),
     ("errorCode",): ("AccessDenied",),
     ("userIdentity", "type"): ("Root", "IAMUser", "AssumedRole"),
-    ("userIdentity", "arn"): ("arn:aws:iam::444455556666:root",),
-    ("userIdentity", "accountId"): ("444455556666",),
-    ("userIdentity", "principalId"): ("444455556666",),
+    ("userIdentity", "arn"): ("arn:aws:iam::444455556666:root", "arn:aws:iam::111122223333:root"),
+    ("userIdentity", "accountId"): ("444455556666", "111122223333"),
+    ("userIdentity", "principalId"): ("444455556666", "111122223333"),
     ("userIdentity", "invokedBy"): ("cloudformation.amazonaws.com",),
     ("userIdentity", "sessionContext", "assumedRoot"): ("true",),
 }
-# Fields every CloudTrail record has: a witness gives them a value rather than leaving them out.
-ALWAYS_PRESENT = {("eventVersion",): STRING, ("eventTime",): STRING, ("eventSource",): STRING,
-                  ("eventName",): STRING, ("awsRegion",): STRING, ("sourceIPAddress",): STRING,
-                  ("eventType",): STRING, ("recipientAccountId",): STRING, ("eventID",): STRING,
-                  ("userIdentity",): OBJECT, ("userIdentity", "type"): STRING,
-                  ("readOnly",): FALSE, ("managementEvent",): TRUE}
+# Kinds tried first for fields CloudTrail records usually carry (a smaller-looking, real witness).
+PREFERRED_KIND = {("readOnly",): FALSE, ("managementEvent",): TRUE, ("sourceIPAddress",): STRING,
+                  ("userAgent",): STRING}
+# Fillers tried first; any other character absent from the literals serves as well.
 _FILLERS = "~^`!|"
+_FILLER_POOL = _FILLERS + "#&'*+,-./:;<=>?@[]_{}" + "".join(chr(c) for c in range(0x21, 0x7f)) + "".join(
+    chr(c) for c in range(0xa1, 0x250))
 
 
 @dataclass(frozen=True)
@@ -69,59 +81,161 @@ class Outcome:
     status: str
     event: Optional[dict] = None
     reason: str = ""
+    deadline_passed: bool = False
 
 
 class Undecidable(Exception):
     """Raised inside the search; becomes an UNKNOWN outcome naming the construct."""
 
 
-def _conjuncts(formula):
-    """The conjuncts of the formula's disjunctive normal form, generated lazily (a tableau: a
-    conjunction adds both sides, a disjunction branches), clashing branches cut early; each is a
-    frozenset of (atom, positive) literals."""
-    def expand(literals, pending):
+class DeadlinePassed(Exception):
+    """The search ran past its deadline; the caller's verdict is could-not-evaluate."""
+
+
+def filler_for(texts):
+    """A character absent from every text (the literals are finite, so one always exists)."""
+    joined = "".join(texts)
+    for char in _FILLER_POOL:
+        if char not in joined:
+            return char
+    present = set(joined)
+    return next(chr(c) for c in range(0x250, 0x110000) if chr(c) not in present)
+
+
+def _is_atom(node):
+    return isinstance(node, (Comparison, Check))
+
+
+class _Solver:
+    """One find_event call: the tableau, the per-field memo and the deadline."""
+
+    def __init__(self, required, deadline):
+        self.required = dict(required or {})
+        self.deadline = deadline
+        self.memo = {}
+
+    def check_time(self):
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlinePassed()
+
+    def group(self, literals, field):
+        return frozenset(lit for lit in literals if lit[0].selector.path[0] == field)
+
+    def solve_group(self, group, field):
+        """The assignment of one top-level field's paths (memoised), None when impossible; raises
+        Undecidable when the values cannot be settled."""
+        key = (field, group)
+        if key not in self.memo:
+            try:
+                self.memo[key] = _Search(group, field, self.required, self).run()
+            except Undecidable as error:
+                self.memo[key] = error
+        result = self.memo[key]
+        if isinstance(result, Undecidable):
+            raise result
+        return result
+
+    def possible(self, literals, field):
+        """False only when the field's literals are proved contradictory."""
+        try:
+            return self.solve_group(self.group(literals, field), field) is not None
+        except Undecidable:
+            return True
+
+    def conjuncts(self, formula):
+        """The conjuncts of the formula's disjunctive normal form that survive the field checks, each
+        a frozenset of (atom, positive) literals."""
+        return self._expand(frozenset(), ((formula, True),), ())
+
+    def _expand(self, literals, pending, choices):
+        self.check_time()
         while pending:
             (node, positive), pending = pending[0], pending[1:]
             if isinstance(node, Not):
                 pending = ((node.term, not positive),) + pending
-            elif isinstance(node, (Comparison, Check)):
+            elif _is_atom(node):
                 if (node, not positive) in literals:
                     return
-                literals = literals | {(node, positive)}
+                if (node, positive) not in literals:
+                    literals = literals | {(node, positive)}
+                    if not self.possible(literals, node.selector.path[0]):
+                        return
             elif isinstance(node, And) == positive:
                 pending = tuple((term, positive) for term in node.terms) + pending
             else:
-                for term in node.terms:
-                    yield from expand(literals, ((term, positive),) + pending)
+                choices = choices + (tuple((term, positive) for term in node.terms),)
+        remaining, best = [], None
+        for alternatives in choices:
+            live = []
+            for node, positive in alternatives:
+                if _is_atom(node):
+                    if (node, positive) in literals:
+                        live = None   # already holds: the disjunction is satisfied
+                        break
+                    if (node, not positive) in literals or not self.possible(
+                            literals | {(node, positive)}, node.selector.path[0]):
+                        continue
+                live.append((node, positive))
+            if live is None:
+                continue
+            if not live:
                 return
-        yield literals
-    return expand(frozenset(), ((formula, True),))
+            remaining.append(tuple(live))
+            if best is None or len(live) < len(remaining[best]):
+                best = len(remaining) - 1
+        if best is None:
+            yield literals
+            return
+        chosen = remaining.pop(best)
+        for alternative in chosen:
+            yield from self._expand(literals, (alternative,), tuple(remaining))
+
+    def solve(self, literals):
+        """The witness event of one conjunct, or None when it is contradictory."""
+        fields = {lit[0].selector.path[0] for lit in literals} | {p[0] for p in self.required}
+        assignment = {}
+        for field in sorted(fields, key=str):
+            part = self.solve_group(self.group(literals, field), field)
+            if part is None:
+                return None
+            assignment.update(part)
+        return _build(assignment)
 
 
-def find_event(formula):
-    """Outcome SAT (with a witness event that the evaluator confirms), UNSAT, or UNKNOWN."""
-    best, unknown, seen = None, [], set()
-    for count, conjunct in enumerate(_conjuncts(formula)):
-        if count >= MAX_CONJUNCTS:
-            unknown.append(f"the pattern expands to more than {MAX_CONJUNCTS} cases")
-            break
-        if conjunct in seen:
-            continue
-        seen.add(conjunct)
-        try:
-            event = _Search(conjunct).run()
-        except Undecidable as error:
-            unknown.append(str(error))
-            continue
-        if event is None:
-            continue
-        if not evaluate(formula, event):   # never report an event the evaluator disagrees with
-            unknown.append(f"internal check failed for witness {event!r}")
-            continue
-        if best is None or _size(event) < _size(best):
-            best = event
-        if _size(best) <= 3 or len(seen) > 64:   # small enough, or enough looking for a smaller one
-            break
+def find_event(formula, required=None, deadline=None):
+    """Outcome SAT (with a witness event that the evaluator confirms), UNSAT, or UNKNOWN.
+
+    ``required``: {path: kind} every witness must give those paths (their prefixes being objects);
+    ``deadline``: a ``time.monotonic()`` instant past which the answer is UNKNOWN saying so."""
+    solver = _Solver(required, deadline)
+    best, unknown, seen, since_best = None, [], set(), 0
+    try:
+        for count, conjunct in enumerate(solver.conjuncts(formula)):
+            if count >= MAX_CONJUNCTS:
+                unknown.append(f"the pattern expands to more than {MAX_CONJUNCTS} cases")
+                break
+            if best is not None:
+                since_best += 1
+                if since_best > SMALLER_WITNESS_TRIES:
+                    break
+            if conjunct in seen:
+                continue
+            seen.add(conjunct)
+            try:
+                event = solver.solve(conjunct)
+            except Undecidable as error:
+                unknown.append(str(error))
+                continue
+            if event is None:
+                continue
+            if not evaluate(formula, event):   # never report an event the evaluator disagrees with
+                unknown.append(f"internal check failed for witness {event!r}")
+                continue
+            if best is None or _size(event) < _size(best):
+                best = event
+    except DeadlinePassed:
+        if best is None:
+            return Outcome(UNKNOWN, reason="the search passed its deadline", deadline_passed=True)
     if best is not None:
         return Outcome(SAT, best)
     if unknown:
@@ -138,14 +252,16 @@ def _size(event):
 
 
 class _Search:
-    """Backtracking over the kinds of the paths of one conjunct."""
+    """Backtracking over the kinds of the paths of one top-level field's literals."""
 
-    def __init__(self, literals):
+    def __init__(self, literals, field, required, solver):
+        self.solver = solver
+        self.required = {p: k for p, k in required.items() if p[0] == field}
         self.by_path = {}
         for atom, positive in literals:
             self.by_path.setdefault(atom.selector.path, []).append((atom, positive))
         paths = set()
-        for path in self.by_path:
+        for path in list(self.by_path) + list(self.required):
             paths.update(path[:n] for n in range(1, len(path) + 1))
         key = lambda path: (len(path), tuple((0, s) if isinstance(s, int) else (1, s) for s in path))
         self.paths = sorted(paths, key=key)
@@ -154,6 +270,8 @@ class _Search:
         self.unknown = []
 
     def _needs_existence(self, path):
+        if any(other[:len(path)] == path for other in self.required):
+            return True
         for other, literals in self.by_path.items():
             if other[:len(path)] != path:
                 continue
@@ -167,7 +285,7 @@ class _Search:
     def run(self):
         assignment = {}
         if self._assign(0, assignment):
-            return _build(assignment)
+            return dict(assignment)
         if self.unknown:
             raise Undecidable("; ".join(sorted(set(self.unknown))))
         return None
@@ -177,8 +295,10 @@ class _Search:
         container = ARRAY if isinstance(step, int) else OBJECT
         if parent_kind != container:
             return [MISSING]
+        if path in self.required:
+            return [self.required[path]]
         kinds = list(_ALL_KINDS)
-        preferred = ALWAYS_PRESENT.get(path)
+        preferred = PREFERRED_KIND.get(path)
         if self.children[path]:
             # absent first (the smallest event), then the container its children need
             needs = {ARRAY if isinstance(c[-1], int) else OBJECT for c in self.children[path]}
@@ -191,6 +311,7 @@ class _Search:
         return kinds
 
     def _assign(self, index, assignment):
+        self.solver.check_time()
         if index == len(self.paths):
             return True
         path = self.paths[index]
@@ -322,10 +443,7 @@ def _string_candidates(path, must, must_not, finite):
                 suffixes.append(core)
     prefix = max(prefixes, key=len, default="")
     suffix = max(suffixes, key=len, default="")
-    texts = "".join(v.text for v in must + must_not)
-    filler = next((c for c in _FILLERS if c not in texts), None)
-    if filler is None:
-        return
+    filler = filler_for(v.text for v in must + must_not)
     regex_samples = [s for v in must if isinstance(v, RegexValue) for s in cwl_regex.samples(v.text)] or [""]
     if not must:
         yield ""
@@ -351,9 +469,13 @@ def _solve_number(path, literals):
             continue
         value, operator = atom.value, atom.operator
         if not isinstance(value, NumberValue):
-            if positive == (operator == "=") and isinstance(value, StringValue) and not _numeric_text(value.text):
-                return _NONE   # a number's text is digits, '.', 'e', signs: it cannot equal this
             must_match = positive == (operator == "=")
+            if isinstance(value, StringValue):
+                fate = _text_fate(value.text)
+                if fate is not None:   # settled for every number
+                    if fate != must_match:
+                        return _NONE
+                    continue
             if isinstance(value, RegexValue):
                 if not must_match and cwl_regex.matches_everything(value.text):
                     return _NONE
@@ -393,6 +515,21 @@ def _solve_number(path, literals):
 
 def _positive_values(literals):
     return [a.value for a, p in literals if isinstance(a, Comparison) and p == (a.operator == "=")]
+
+
+# Characters a number's text may hold (Python's repr of floats included: "1e+20", "inf", "nan").
+_NUMBER_TEXT_CHARS = frozenset("0123456789.eE+-infa")
+
+
+def _text_fate(text):
+    """Whether a quoted string matches every number's text (True), none (False), or it depends (None)."""
+    leading, trailing = text.startswith("*"), text.endswith("*")
+    core = text[1 if leading else 0:len(text) - 1 if trailing else len(text)]
+    if core == "":
+        return leading or trailing     # "*" matches any text; "" no number's text
+    if set(core) - _NUMBER_TEXT_CHARS:
+        return False                   # no number's text holds that character
+    return None
 
 
 def _numeric_text(text):
@@ -468,7 +605,9 @@ def describe_event(event, mentioned=()):
         parts.append(f"in account {event['recipientAccountId']}")
     shown = {("userIdentity", "type"), ("eventName",), ("eventType",), ("eventSource",), ("awsRegion",),
              ("recipientAccountId",)}
-    extra = [f"{_path_text(p)}={v!r}" for p, v in _leaves(event) if p not in shown]
+    # fields every CloudTrail record carries are named only when the pattern mentions them
+    extra = [f"{_path_text(p)}={v!r}" for p, v in _leaves(event)
+             if p not in shown and (p in mentioned or p not in REALISTIC)]
     if extra:
         parts.append("with " + ", ".join(extra))
     absent = [_path_text(p) for p in mentioned if _lookup(event, p) is _ABSENT]

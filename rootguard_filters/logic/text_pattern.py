@@ -157,12 +157,20 @@ def split_fields(text):
 
 
 def _match_fields(pattern_fields, fields):
-    if not pattern_fields:
-        return not fields
-    head, rest = pattern_fields[0], pattern_fields[1:]
-    if head.ellipsis:
-        return any(_match_fields(rest, fields[skip:]) for skip in range(len(fields) + 1))
-    return bool(fields) and head.accepts(fields[0]) and _match_fields(rest, fields[1:])
+    """Whether the fields match; memoised on (pattern field, text field) so that many ``...`` stay
+    polynomial (a 1,024-character pattern holds up to ~200 of them)."""
+    memo = {}
+
+    def match(i, j):
+        if (i, j) not in memo:
+            if i == len(pattern_fields):
+                memo[i, j] = j == len(fields)
+            elif pattern_fields[i].ellipsis:
+                memo[i, j] = any(match(i + 1, k) for k in range(j, len(fields) + 1))
+            else:
+                memo[i, j] = j < len(fields) and pattern_fields[i].accepts(fields[j]) and match(i + 1, j + 1)
+        return memo[i, j]
+    return match(0, 0)
 
 
 _CONDITION = re.compile(r"\s*([A-Za-z0-9_\-.$]+)\s*(!=|<=|>=|=|<|>)\s*")

@@ -139,7 +139,7 @@ class TestChain:
         world = World()
         world.filters[(REGION, "aws-cloudtrail-logs-main")] = [metric_filter(
             pattern='{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && '
-                    '($.eventType != %^a% || $.eventType != %^b%) }')]
+                    '($.eventName != %^a% || $.eventName != %^b%) }')]
         verdict = decide_root_usage_alarm(ACCOUNT, world)
         assert verdict.status == COULD_NOT_EVALUATE
         assert "coverage cannot be decided" in verdict.reason

@@ -57,6 +57,9 @@ def test_audit_policy_permissions_are_exactly_the_chain_reads():
     ({"log-account-role": "audit"}, "log-account-role"),
     ({"owner-role": "rootguard-audit"}, "rootguard-audit"),
     ({"owner-role": "arn:aws:iam::{account}:role/audit"}, "owner-role"),
+    ({"deadline-seconds": 0}, "deadline-seconds"),
+    ({"deadline-seconds": "5"}, "deadline-seconds"),
+    ({"deadline-seconds": 3600}, "deadline-seconds"),
 ])
 def test_filter_schema_rejects_bad_options(filter_options, bad, custodian_schema):
     policy = {"name": "p", "resource": "aws.account", "filters": [{"type": "root-usage-alarm", **filter_options}]}

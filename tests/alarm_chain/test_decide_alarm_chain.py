@@ -7,6 +7,7 @@ from chain_world import (
 from rootguard_filters.controls.alarm_chain import CIS_PATTERN, REAL_ROOT_PATTERN
 from rootguard_filters.decide.alarm_chain import (
     decide_root_usage_alarm, management_read_values, parse_log_group_arn)
+from rootguard_filters.logic.root_usage import is_cloudtrail_record
 from rootguard_filters.verdict import COMPLIANT, COULD_NOT_EVALUATE, NON_COMPLIANT
 
 
@@ -217,11 +218,12 @@ class TestMetricFilterLink:
                               '$.eventType != "AwsServiceEvent" && $.responseElements.ConsoleLogin != "Failure" }')]
         verdict = decide(world)
         assert verdict.status == NON_COMPLIANT
-        assert "metric filter 'x' pattern does not cover root usage: root API call" in verdict.reason
+        assert "metric filter 'x' pattern does not cover root usage: root RunInstances" in verdict.reason
         assert "without $.responseElements.ConsoleLogin would not alarm" in verdict.reason
         # '!=' on an absent field is false: any root API call (no ConsoleLogin response) escapes
-        assert only_trail(verdict)["problems"][0]["counterexample"] == {
-            "eventType": "AwsApiCall", "userIdentity": {"type": "Root"}}
+        counterexample = only_trail(verdict)["problems"][0]["counterexample"]
+        assert is_cloudtrail_record(counterexample) and "responseElements" not in counterexample
+        assert counterexample["eventType"] == "AwsApiCall" and counterexample["userIdentity"]["type"] == "Root"
         assert not [call for call, _ in world.calls if call == "DescribeAlarmsForMetric"]
 
     def test_malformed_pattern_is_reported_and_does_not_count(self):

@@ -1,8 +1,10 @@
 """The decision procedure over all JSON events: SAT with a checked witness, UNSAT as a proof, UNKNOWN."""
+import time
+
 import pytest
 
 from rootguard_filters.logic import cwl_regex, pattern_coverage
-from rootguard_filters.logic.filter_pattern import And, Not, evaluate, parse
+from rootguard_filters.logic.filter_pattern import And, Not, Or, evaluate, parse
 from rootguard_filters.logic.pattern_coverage import SAT, UNKNOWN, UNSAT, describe_event, find_event
 
 
@@ -80,11 +82,40 @@ def test_regex_the_search_cannot_settle_is_unknown_naming_it():
 
 def test_too_many_cases_is_unknown_not_a_verdict(monkeypatch):
     monkeypatch.setattr(pattern_coverage, "MAX_CONJUNCTS", 50)
-    # every case of not(big) contradicts the fixed values, but only once solved (no syntactic clash)
-    big = " || ".join(f"($.a{i} = 1 && $.b{i} = 2 && $.c{i} = 3)" for i in range(6))
-    fixed = " && ".join(f'$.a{i} = "1" && $.b{i} = "2" && $.c{i} = "3"' for i in range(6))
-    result = outcome("{ " + fixed + " }", "{ " + big + " }")
+    # 60 cases, each with a regex pair the search cannot settle: none is a witness, none a proof
+    cases = Or(tuple(parse(f"{{ $.a{i} = %^a% && $.a{i} = %^b% }}") for i in range(60)))
+    result = find_event(cases)
     assert result.status == UNKNOWN and "more than 50 cases" in result.reason
+
+
+def test_contradictions_are_cut_per_field_before_the_cases_multiply():
+    # not(big) has 3^12 cases; each contradicts the fixed values on its own field, so none is expanded
+    big = " || ".join(f"($.a{i} = 1 && $.b{i} = 2 && $.c{i} = 3)" for i in range(12))
+    fixed = " && ".join(f'$.a{i} = "1" && $.b{i} = "2" && $.c{i} = "3"' for i in range(12))
+    assert outcome("{ " + fixed + " }", "{ " + big + " }").status == UNSAT
+
+
+def test_past_the_deadline_the_answer_is_unknown_saying_so():
+    big = " || ".join(f"($.a{i} = 1 && $.b{i} = 2)" for i in range(12))
+    result = find_event(Not(parse("{ " + big + " }")), deadline=time.monotonic() - 1)
+    assert result.status == UNKNOWN and "deadline" in result.reason
+
+
+def test_fillers_used_up_by_the_literals_do_not_hide_a_witness():
+    # the exclusions name every one of the five preferred fillers: another character must serve
+    excluded = " && ".join(f'$.a != "*{c}*"' for c in "~^`!|")
+    result = outcome(f'{{ $.a = "x*" && {excluded} && $.a != "x" }}')
+    assert result.status == SAT and isinstance(result.event["a"], str)
+
+
+def test_required_kinds_are_given_and_kept_in_the_witness():
+    result = find_event(parse("{ $.b = 1 }"), required={("eventName",): pattern_coverage.STRING,
+                                                       ("userIdentity",): pattern_coverage.OBJECT,
+                                                       ("userIdentity", "arn"): pattern_coverage.STRING})
+    assert result.status == SAT
+    assert isinstance(result.event["eventName"], str) and isinstance(result.event["userIdentity"]["arn"], str)
+    assert find_event(parse("{ $.eventName NOT EXISTS }"),
+                      required={("eventName",): pattern_coverage.STRING}).status == UNSAT
 
 
 def test_large_patterns_still_get_a_counterexample_without_expanding_everything():

@@ -9,7 +9,7 @@ import pytest
 from rootguard_filters.logic.filter_pattern import evaluate, parse
 from rootguard_filters.logic.root_usage import (
     COVERS, DOES_NOT_COVER, EITHER, MALFORMED, MUST_ALERT, MUST_NOT_ALERT, UNDECIDED, PatternJudgement,
-    is_root_usage, judge_root_usage_pattern, load_corpus,
+    is_cloudtrail_record, is_root_usage, judge_root_usage_pattern, load_corpus,
 )
 from rootguard_filters.logic.text_pattern import SEMANTICS
 
@@ -161,7 +161,8 @@ class TestNarrowedPatternsFromTheIssue:
         judgement = judge_root_usage_pattern(pattern)
         event = assert_real_counterexample(pattern, judgement)
         assert event["awsRegion"] == "ap-south-1"
-        assert "root API call in ap-south-1 would not alarm" in judgement.reason
+        assert "root RunInstances to ec2.amazonaws.com in ap-south-1 in account 444455556666 would not alarm" \
+            in judgement.reason
 
     def test_account_restriction_misses_root_use_in_other_accounts(self):
         pattern = narrowed("$.recipientAccountId = 111122223333")
@@ -175,12 +176,16 @@ class TestNarrowedPatternsFromTheIssue:
         judgement = judge_root_usage_pattern(pattern)
         event = assert_real_counterexample(pattern, judgement)
         assert event["eventSource"] == "sts.amazonaws.com"
-        assert "to sts.amazonaws.com would not alarm" in judgement.reason
+        assert "to sts.amazonaws.com in ap-south-1 in account 444455556666 would not alarm" in judgement.reason
 
-    def test_counterexample_has_only_the_fields_that_matter(self):
+    def test_counterexample_is_a_record_cloudtrail_could_write(self):
         judgement = judge_root_usage_pattern(narrowed('$.awsRegion = "us-*"'))
-        assert judgement.counterexample == {
-            "userIdentity": {"type": "Root"}, "eventType": "AwsApiCall", "awsRegion": "ap-south-1"}
+        event = judgement.counterexample
+        assert is_cloudtrail_record(event)
+        assert set(event) == {"eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "eventID",
+                              "eventType", "recipientAccountId", "userIdentity"}
+        assert event["userIdentity"] == {"type": "Root", "arn": "arn:aws:iam::444455556666:root",
+                                         "accountId": "444455556666", "principalId": "444455556666"}
 
 
 class TestBroaderPatternsCover:
@@ -227,19 +232,18 @@ class TestNarrowerPatternsDoNotCover:
         if field == ("errorMessage",):
             assert "errorMessage" in event
 
-    def test_a_pattern_requiring_a_field_is_missed_by_a_root_event_without_it(self):
-        # Root usage is what CIS's pattern matches; it does not require a userIdentity.arn.
-        pattern = ('{ $.userIdentity.arn = "*:root" && $.userIdentity.invokedBy NOT EXISTS'
+    def test_a_pattern_requiring_a_field_no_record_carries_is_missed_by_a_root_event_without_it(self):
+        pattern = ('{ $.userIdentity.userName = "*" && $.userIdentity.invokedBy NOT EXISTS'
                    ' && $.eventType != "AwsServiceEvent" }')
         judgement = judge_root_usage_pattern(pattern)
         assert_real_counterexample(pattern, judgement)
-        assert "without $.userIdentity.arn" in judgement.reason
+        assert "without $.userIdentity.userName" in judgement.reason
 
 
 class TestUndecided:
     def test_regexes_whose_constraints_defeat_the_search_are_undecided_not_covering(self):
         pattern = ('{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && '
-                   '($.eventType != %^a% || $.eventType != %^b%) }')
+                   '($.eventName != %^a% || $.eventName != %^b%) }')
         judgement = judge_root_usage_pattern(pattern)
         assert judgement.status == UNDECIDED and not judgement.covers
         assert "%^a%" in judgement.reason or "%^b%" in judgement.reason
