@@ -35,6 +35,13 @@ class TestFires:
         ({"ComparisonOperator": "LessThanOrEqualToThreshold", "Threshold": -1.0}, {"metricValue": "-1"}),
         ({"Unit": "Count"}, {"unit": "Count"}),
         ({"Unit": "None"}, {}),
+        # every later root action notifies too: the alarm leaves ALARM while root is quiet
+        ({"TreatMissingData": "missing"}, {}),
+        ({"TreatMissingData": None}, {}),            # absent is "missing"
+        ({"EvaluationPeriods": 3, "DatapointsToAlarm": 1, "TreatMissingData": "missing"}, {}),
+        ({"ExtendedStatistic": "p99", "Statistic": None, "EvaluateLowSampleCountPercentile": "evaluate"}, {}),
+        ({"Period": 60}, {}),
+        ({"Period": 10}, {}),
     ])
     def test_one_root_action_fires_the_alarm(self, alarm_extra, transformation_extra):
         assert problem(alarm_extra, **transformation_extra) is None
@@ -63,6 +70,14 @@ class TestDoesNotFire:
         ({"Dimensions": [{"Name": "Region", "Value": "us-east-1"}]}, {"dimensions": {"Region": "$.awsRegion"}},
          "a root event with another value does not reach it"),
         ({"Unit": "Seconds"}, {}, "watches unit Seconds but the metric filter publishes None"),
+        # the first root action fires, later ones notify nobody: the setting is named
+        ({"TreatMissingData": "ignore"}, {},
+         "TreatMissingData 'ignore' and the metric filter has no defaultValue: after the first root action"),
+        ({"TreatMissingData": "ignore"}, {"defaultValue": 0}, "only if other events are logged in between"),
+        ({"ExtendedStatistic": "p99", "Statistic": None, "EvaluateLowSampleCountPercentile": "ignore"}, {},
+         "EvaluateLowSampleCountPercentile 'ignore'"),
+        ({"ExtendedStatistic": "tm90", "Statistic": None, "EvaluateLowSampleCountPercentile": "ignore"}, {},
+         "never changes state on it"),
     ])
     def test_each_broken_case_names_its_reason(self, alarm_extra, transformation_extra, text):
         reason, unknown = problem(alarm_extra, **transformation_extra)
@@ -72,6 +87,11 @@ class TestDoesNotFire:
         ({"ComparisonOperator": "GreaterThanUpperThreshold", "Threshold": None, "ThresholdMetricId": "ad1"}, {}),
         ({"ExtendedStatistic": "p90", "Statistic": None}, {"defaultValue": 0}),
         ({"ExtendedStatistic": "TS(10%:90%)", "Statistic": None}, {}),
+        ({"TreatMissingData": "Ignore"}, {}),        # not a value CloudWatch knows
+        ({"Period": 45}, {}),
+        ({"Period": None}, {}),
+        ({"EvaluationPeriods": 0}, {}),
+        ({"ExtendedStatistic": "p99", "Statistic": None, "EvaluateLowSampleCountPercentile": "sometimes"}, {}),
     ])
     def test_settings_that_cannot_be_judged_are_unknown_not_holding(self, alarm_extra, transformation_extra):
         reason, unknown = problem(alarm_extra, **transformation_extra)
@@ -85,6 +105,21 @@ class TestChain:
         verdict = decide_root_usage_alarm(ACCOUNT, world)
         assert verdict.status == NON_COMPLIANT
         assert "sits in ALARM without root usage" in verdict.reason
+
+    def test_alarm_that_ignores_missing_data_is_non_compliant_naming_the_setting(self):
+        world = World()
+        world.alarms[ALARM_KEY] = [alarm(TreatMissingData="ignore")]
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == NON_COMPLIANT
+        assert "TreatMissingData 'ignore'" in verdict.reason
+        assert "every later root action notifies nobody" in verdict.reason
+
+    def test_second_alarm_on_the_metric_that_rearms_keeps_the_chain(self):
+        world = World()
+        world.alarms[ALARM_KEY] = [alarm(name="sticky", TreatMissingData="ignore"), alarm(name="rearming")]
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == COMPLIANT
+        assert verdict.details["chain"]["alarm_name"] == "rearming"
 
     def test_anomaly_band_alarm_is_could_not_evaluate(self):
         world = World()
