@@ -259,6 +259,8 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
         if operator.qualifier:
             exhaustive = False  # multi-valued keys: single values are tried, not every set
         base = operator.base
+        if base == "Null":
+            continue  # presence only: "absent" is tried, and the present values come from the rest
         if base == "Bool":
             values += ["true", "false"]
         elif base.startswith("Numeric"):
@@ -328,6 +330,8 @@ def _string_classes(key, clauses):
     atoms = []
     for clause in clauses:
         operator = split_operator(clause.operator)
+        if operator is not None and operator.base == "Null":
+            continue  # tests presence only; "absent" is tried beside these values
         if operator is None or operator.qualifier or operator.base not in _STRING_ATOMS:
             return None
         if any("${" in v for v in clause.values):
