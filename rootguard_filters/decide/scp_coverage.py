@@ -43,6 +43,7 @@ from rootguard_filters.logic.action_globs import (
 from rootguard_filters.logic.iam_policy import (
     ABSENT,
     ALWAYS_PRESENT_KEYS,
+    BOOLEAN_KEYS,
     ASSUMED_ROOT_KEY,
     ConditionClause,
     Statement,
@@ -243,6 +244,10 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
         values = [NO_RESOURCE] + [r.format(p=partition, r="us-east-1", a=account_id)
                                   for _, r in FAMILIAR_REQUESTS if r != NO_RESOURCE]
         return values, False
+    if key in BOOLEAN_KEYS and all(split_operator(c.operator) is not None
+                                   and not split_operator(c.operator).qualifier for c in clauses):
+        # every value the key can take: whatever the operators, trying them all is exhaustive
+        return ["true", "false"] + ([ABSENT] if key not in ALWAYS_PRESENT_KEYS else []), True
     if key == "aws:requestedregion":
         values += [r for r in WITNESS_REGIONS if r not in named][:1] + list(WITNESS_REGIONS[:3])
     elif not bases <= ({"Bool", "Null", "IpAddress", "NotIpAddress"}

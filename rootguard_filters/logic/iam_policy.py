@@ -456,6 +456,13 @@ ALWAYS_PRESENT_KEYS = frozenset({
 })
 
 
+# Keys whose value is a boolean: IAM sends "true" or "false" (or leaves the key out), nothing else.
+BOOLEAN_KEYS = frozenset({
+    "aws:multifactorauthpresent", "aws:securetransport", "aws:viaawsservice",
+    "aws:principalisawsservice", "aws:assumedroot",
+})
+
+
 def root_request_context(account_id: str, partition: str = "aws") -> dict:
     """What IAM puts in the request context when the root user signs in and acts itself.
 

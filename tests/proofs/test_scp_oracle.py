@@ -1,0 +1,142 @@
+"""The SCP coverage decision against an independent SMT encoding (:mod:`scp_smt`).
+
+For every generated set of Deny statements and required actions: the pack says "covered" exactly when
+z3 finds no request that escapes; every witness the pack gives is a request z3 agrees escapes; every
+counterexample z3 finds is a request the pack's own evaluation (``request_denied``) does not deny.
+The sets lean on the corners that went wrong before: Resource lists and ARN wildcards, NotResource,
+NotAction, many ``!=`` values, Like patterns, Bool/Null keys, IfExists, keys that may be absent.
+``ROOTGUARD_PROOF_STATS=<file>`` appends the run's figures (cases, covered, holes, disagreements).
+"""
+import collections
+import json
+import os
+
+import pytest
+import z3
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import proof_profile
+from rootguard_filters.decide.scp_coverage import (
+    COVERED, HOLE, decide_coverage, deny_statements, request_denied)
+from rootguard_filters.logic.iam_policy import parse_policy, root_request_context
+from scp_smt import ACCOUNT, Escape
+
+ACTIONS = ["*", "iam:*", "s3:*", "kms:*", "iam:Create*", "kms:Decrypt", "s3:Get*", "*:Describe*",
+           "ec2:?un*", "iam:CreateAccessKey", "lambda:*", "*:*", "iam:*Key*"]
+RESOURCES = ["*", "arn:aws:*", "arn:*", "arn:aws:iam::*", "arn:aws:s3:::*", "arn:aws:ec2:*",
+             "arn:aws:kms:us-east-1:*", "arn:aws:s3:::b*x", "arn:aws:*:*:*:*", "arn:aws:s3:::?*",
+             "arn:aws:kms:*:*:key/*", f"arn:aws:iam::{ACCOUNT}:user/*", "arn:aws:*:us-*", "arn:aws:?3:::*"]
+REQUIRED = [("*",), ("iam:*",), ("kms:Decrypt", "s3:*"), ("*:Describe*",), ("iam:CreateAccessKey",)]
+REGIONS = ["us-east-1", "eu-west-1", "us-*", "*-1", "ap-?outh-1", "eu-*", "US-EAST-1", "*"]
+TAGS = ["a", "a*", "*b", "", "x?y", "A", "*"]
+ROOT_SCOPES = [
+    {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}},
+    {"StringEquals": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:root"}},
+    {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}},
+    {"StringEquals": {"aws:PrincipalArn": "arn:aws:iam::222222222222:root"}},   # another account: never root here
+    {"Null": {"aws:AssumedRoot": "true"}},
+]
+
+STATS = collections.Counter()
+
+
+def _values(pool, most=6):
+    return st.lists(st.sampled_from(pool), min_size=1, max_size=most, unique=True)
+
+
+string_clause = st.tuples(
+    st.sampled_from(["StringEquals", "StringNotEquals", "StringLike", "StringNotLike"]),
+    st.booleans(),
+    st.sampled_from(["aws:RequestedRegion", "aws:ResourceTag/team"]),
+).flatmap(lambda t: st.tuples(
+    st.just(t[0] + ("IfExists" if t[1] else "")), st.just(t[2]),
+    _values(REGIONS if t[2] == "aws:RequestedRegion" else TAGS)))
+bool_clause = st.tuples(st.sampled_from(["Bool", "BoolIfExists"]),
+                        st.sampled_from(["aws:MultiFactorAuthPresent", "aws:SecureTransport"]),
+                        _values(["true", "false"], 2))
+null_clause = st.tuples(st.just("Null"),
+                        st.sampled_from(["aws:ResourceTag/team", "aws:MultiFactorAuthPresent", "aws:AssumedRoot"]),
+                        st.sampled_from([["true"], ["false"]]))
+
+
+@st.composite
+def conditions(draw):
+    condition = {}
+    if draw(st.booleans()):
+        for operator, block in draw(st.sampled_from(ROOT_SCOPES)).items():
+            condition.setdefault(operator, {}).update(block)
+    for operator, key, values in draw(st.lists(st.one_of(string_clause, string_clause, bool_clause, null_clause),
+                                               max_size=3)):
+        condition.setdefault(operator, {})[key] = values
+    return condition
+
+
+@st.composite
+def statements(draw):
+    statement = {"Effect": "Deny"}
+    statement["NotAction" if draw(st.integers(0, 3)) == 0 else "Action"] = draw(_values(ACTIONS, 3))
+    statement["NotResource" if draw(st.integers(0, 3)) == 0 else "Resource"] = draw(_values(RESOURCES, 3))
+    condition = draw(conditions())
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _check(statement_list, required):
+    denies, _ = deny_statements(parse_policy({"Version": "2012-10-17", "Statement": statement_list}), "p")
+    coverage = decide_coverage(denies, ACCOUNT, "aws", required, seconds=120)
+    escape = Escape(statement_list, required)
+    result, counterexample = escape.counterexample()
+    case = json.dumps({"statements": statement_list, "required": required, "pack": coverage.status,
+                       "reason": coverage.reason, "witness": coverage.witness, "z3": str(result),
+                       "counterexample": counterexample})
+    STATS["cases"] += 1
+    if counterexample is not None:
+        context = {**root_request_context(ACCOUNT), **counterexample["conditions"]}
+        assert request_denied(denies, counterexample["action"], context, counterexample["resource"]) is False, (
+            f"z3's counterexample is denied by the pack's own evaluation: {case}")
+    if coverage.status == COVERED:
+        STATS["covered"] += 1
+        assert result == z3.unsat, f"pack says covered, z3 finds a request that escapes: {case}"
+    elif coverage.status == HOLE:
+        STATS["holes"] += 1
+        assert result == z3.sat, f"pack finds a hole, z3 proves there is none: {case}"
+        assert escape.admits(coverage.witness) == z3.sat, f"z3 says the pack's witness is denied: {case}"
+    else:
+        STATS["undecided"] += 1
+        assert result == z3.sat or "combinations" in coverage.reason, (
+            f"pack undecided where z3 proves coverage: {case}")
+
+
+@settings(settings.get_profile(proof_profile()))
+@given(statement_list=st.lists(statements(), min_size=1, max_size=3), required=st.sampled_from(REQUIRED))
+def test_scp_union_equals_the_smt_oracle(statement_list, required):
+    _check(statement_list, required)
+
+
+@pytest.mark.parametrize("statement_list, required, expected", [
+    ([{"Effect": "Deny", "Action": "*", "Resource": ["arn:aws:iam::*", "arn:aws:s3:::*", "arn:aws:ec2:*"]}],
+     ("*",), HOLE),
+    ([{"Effect": "Deny", "Action": "*", "Resource": "arn:aws:*"}], ("*",), HOLE),
+    ([{"Effect": "Deny", "Action": "*", "Resource": "arn:aws:*"},
+      {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:*"}], ("*",), COVERED),
+    ([{"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}},
+      {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}],
+     ("*",), HOLE),     # absent: neither applies
+    ([{"Effect": "Deny", "Action": "*", "Resource": "*",
+       "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}},
+      {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}],
+     ("*",), COVERED),
+])
+def test_the_reported_corners_agree_with_the_oracle(statement_list, required, expected):
+    denies, _ = deny_statements(parse_policy({"Statement": statement_list}), "p")
+    assert decide_coverage(denies, ACCOUNT, "aws", required).status == expected
+    _check(statement_list, required)
+
+
+def teardown_module(module):
+    path = os.environ.get("ROOTGUARD_PROOF_STATS")
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({"family": "scp-union", "profile": proof_profile(), **STATS}) + "\n")
