@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.rootguard-ready
 PYTEST_ARGS ?=
 
-.PHONY: all help venv test demo bench sandbox clean
+.PHONY: all help venv test prove demo bench sandbox clean
 
 all: test
 
@@ -25,6 +25,9 @@ venv: $(READY)  ## create .venv: the pack editable with its test extra (moto inc
 
 test: $(READY)  ## run the whole test suite (PYTEST_ARGS=tests/unit for a part)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+prove: $(READY)  ## the proof tests against the SMT oracle at 100,000 cases per family (CI runs 2,000)
+	ROOTGUARD_PROOF_PROFILE=prove $(BIN)/python -m pytest tests/proofs $(PYTEST_ARGS)
 
 demo: $(READY)  ## sandbox organization + the whole pack with c7n-org + the checklist (demo-out/)
 	$(BIN)/rootguard demo

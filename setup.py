@@ -51,8 +51,9 @@ setup(
         # The fill-ins of the sandbox are tested against this exact moto release.
         "sandbox": ["moto[server]==5.2.1"],
         # c7n-mailer: the alert tests render the queued messages with the mailer's own rendering.
+        # z3-solver: the SMT oracle of tests/proofs (the pack never imports it); mutmut: the mutation run.
         "test": ["pytest>=8", "hypothesis>=6", "placebo>=0.10", "moto[server]==5.2.1", "cfn-lint>=1.0", "wheel",
-                 "c7n-mailer>=0.6.52,<0.7"],
+                 "c7n-mailer>=0.6.52,<0.7", "z3-solver>=4.12", "mutmut>=3.2"],
     },
     entry_points={"console_scripts": ["rootguard=rootguard_filters.cli:main"]},
     cmdclass={"build_py": BuildPyWithPth},

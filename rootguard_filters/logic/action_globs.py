@@ -148,6 +148,7 @@ def uncovered_action(required: tuple, denied: tuple, kept_groups: tuple = ()) ->
     parents = {start: None}
     queue = deque([start])
     while queue:
+        check_deadline()  # once per state: a state's successors cost a few milliseconds at most
         state = queue.popleft()
         w, d, ks, shape = state
         if shape == 3 and want.accepts(w) and not deny.accepts(d) and all(
@@ -174,8 +175,6 @@ def uncovered_action(required: tuple, denied: tuple, kept_groups: tuple = ()) ->
             nxt = (nw, nd, nks, nshape)
             if nxt not in parents:
                 parents[nxt] = (state, char)
-                if len(parents) % 512 == 0:
-                    check_deadline()
                 if len(parents) > STATE_LIMIT:
                     raise ActionSearchTooLarge(
                         f"more than {STATE_LIMIT} states comparing {len(denied)} Action and "
@@ -270,6 +269,7 @@ def distinguishing_values(atoms: tuple, limit: int = STATE_LIMIT,
     start = (tuple(a.start() for a in automata), not nonempty)
     seen, queue, found = {start: ""}, deque([start]), {}
     while queue:
+        check_deadline()
         state = queue.popleft()
         positions, counts = state
         text = seen[state]
@@ -279,8 +279,6 @@ def distinguishing_values(atoms: tuple, limit: int = STATE_LIMIT,
             nxt = (tuple(a.step(s, char) for a, s in zip(automata, positions)), True)
             if nxt not in seen:
                 seen[nxt] = text + char
-                if len(seen) % 512 == 0:
-                    check_deadline()
                 if len(seen) > limit:
                     raise ActionSearchTooLarge(f"more than {limit} states comparing {len(atoms)} values")
                 queue.append(nxt)

@@ -109,8 +109,54 @@ def _check(statement_list, required):
             f"pack undecided where z3 proves coverage: {case}")
 
 
+_NEGATION = {"StringEquals": "StringNotEquals", "StringNotEquals": "StringEquals",
+             "StringLike": "StringNotLike", "StringNotLike": "StringLike"}
+
+
+@st.composite
+def complementary_pair(draw):
+    """Two statements that split the requests between them — covering, or nearly (absent keys,
+    IfExists on one side only, Bool keys left out): where a wrong answer would hide."""
+    base = {"Effect": "Deny", "Action": draw(st.sampled_from(["*", "*", "*:*", "iam:*"])), "Resource": "*"}
+    scope = draw(st.sampled_from([{}, {}] + ROOT_SCOPES))
+    kind = draw(st.sampled_from(["resource", "string", "bool", "null"]))
+    first, second = dict(base), dict(base)
+    if kind == "resource":
+        patterns = draw(_values(RESOURCES, 3))
+        first["Resource"] = patterns
+        del second["Resource"]
+        second["NotResource"] = draw(st.sampled_from([patterns, patterns[:1]]))
+        clauses = ({}, {})
+    elif kind == "string":
+        operator, key, values = draw(string_clause)
+        plain = operator.replace("IfExists", "")
+        other = _NEGATION[plain] + ("IfExists" if draw(st.booleans()) else "")
+        clauses = ({operator: {key: values}}, {other: {key: draw(st.sampled_from([values, values[:1]]))}})
+    elif kind == "bool":
+        key = draw(st.sampled_from(["aws:MultiFactorAuthPresent", "aws:SecureTransport"]))
+        clauses = ({draw(st.sampled_from(["Bool", "BoolIfExists"])): {key: "true"}},
+                   {draw(st.sampled_from(["Bool", "BoolIfExists"])): {key: "false"}})
+    else:
+        key = draw(st.sampled_from(["aws:ResourceTag/team", "aws:MultiFactorAuthPresent"]))
+        clauses = ({"Null": {key: "true"}}, {"Null": {key: "false"}})
+    for statement, clause in zip((first, second), clauses):
+        condition = {op: dict(block) for op, block in scope.items()}
+        for op, block in clause.items():
+            condition.setdefault(op, {}).update(block)
+        if condition:
+            statement["Condition"] = condition
+    return [first, second]
+
+
+scp_sets = st.one_of(
+    st.lists(statements(), min_size=1, max_size=3),
+    st.tuples(complementary_pair(), st.lists(statements(), max_size=1)).map(lambda t: t[0] + t[1]),
+    st.tuples(complementary_pair(), complementary_pair()).map(lambda t: t[0] + t[1]),
+)
+
+
 @settings(settings.get_profile(proof_profile()))
-@given(statement_list=st.lists(statements(), min_size=1, max_size=3), required=st.sampled_from(REQUIRED))
+@given(statement_list=scp_sets, required=st.sampled_from(REQUIRED))
 def test_scp_union_equals_the_smt_oracle(statement_list, required):
     _check(statement_list, required)
 
