@@ -178,3 +178,58 @@ class TestChain:
         verdict = decide_root_usage_alarm(ACCOUNT, world)
         assert verdict.status == COULD_NOT_EVALUATE
         assert "coverage cannot be decided" in verdict.reason
+
+
+class TestLaterRootActions:
+    """Every root action after the first notifies too: the alarm leaves ALARM while root is quiet."""
+
+    @pytest.mark.parametrize("statistic", ["Sum", "SampleCount", "Maximum", "Minimum", "Average"])
+    def test_low_sample_setting_is_ignored_for_plain_statistics(self, statistic):
+        # CloudWatch applies EvaluateLowSampleCountPercentile to percentiles only
+        assert problem({"Statistic": statistic, "EvaluateLowSampleCountPercentile": "ignore"}) is None
+
+    def test_percentile_low_sample_reason_names_the_alarm_and_the_statistic(self):
+        reason, unknown = problem({"ExtendedStatistic": "p99", "Statistic": None,
+                                   "EvaluateLowSampleCountPercentile": "ignore"})
+        assert reason.startswith("alarm 'root-usage' uses percentile statistic 'p99' with") and not unknown
+
+    def test_ignore_reason_names_the_alarm(self):
+        reason, _ = problem({"TreatMissingData": "ignore"})
+        assert reason.startswith("alarm 'root-usage' has TreatMissingData 'ignore'")
+        reason, _ = problem({"TreatMissingData": "ignore"}, defaultValue=0)
+        assert reason.startswith("alarm 'root-usage' has TreatMissingData 'ignore': it leaves ALARM")
+        assert "(defaultValue 0)" in reason
+
+    def test_unknown_missing_data_value_lists_the_ones_cloudwatch_knows(self):
+        reason, unknown = problem({"TreatMissingData": "Ignore"})
+        assert unknown and "(CloudWatch knows missing, notBreaching, breaching, ignore)" in reason
+        assert reason.startswith("alarm 'root-usage' has TreatMissingData 'Ignore'")
+
+    @pytest.mark.parametrize("period", [0, -60, False, True, 90, "300", 59])
+    def test_periods_cloudwatch_does_not_accept_cannot_be_judged(self, period):
+        reason, unknown = problem({"Period": period})
+        assert unknown and reason.startswith(f"alarm 'root-usage' has Period {period!r}")
+
+    @pytest.mark.parametrize("period", [10, 20, 30, 60, 300, 86400])
+    def test_periods_cloudwatch_accepts_rearm(self, period):
+        assert problem({"Period": period}) is None
+
+    @pytest.mark.parametrize("periods", [None, 1, 5])
+    def test_evaluation_periods_absent_or_positive_rearm(self, periods):
+        assert problem({"EvaluationPeriods": periods, "DatapointsToAlarm": 1}) is None
+
+    @pytest.mark.parametrize("periods", [-1, "2", True])
+    def test_evaluation_periods_cloudwatch_does_not_accept_cannot_be_judged(self, periods):
+        reason, unknown = problem({"EvaluationPeriods": periods, "DatapointsToAlarm": 1})
+        assert unknown and reason.startswith(f"alarm 'root-usage' has EvaluationPeriods {periods!r}")
+
+    def test_percentile_over_a_default_value_names_it(self):
+        reason, unknown = problem({"ExtendedStatistic": "p90", "Statistic": None}, defaultValue=0)
+        assert unknown and "uses statistic 'p90' over a metric with defaultValue 0:" in reason
+
+    def test_upper_case_percentile_names_are_percentiles(self):
+        assert problem({"ExtendedStatistic": "P99", "Statistic": None}) is None
+
+    def test_many_other_events_are_named(self):
+        reason, _ = problem({"Statistic": "Average", "Threshold": 0.9}, defaultValue=0.5)
+        assert "with another event in the period publishing defaultValue 0.5" in reason
