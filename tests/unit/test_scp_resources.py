@@ -207,3 +207,44 @@ def test_member_verdict_past_the_time_limit_is_could_not_evaluate():
     assert verdict.status == COULD_NOT_EVALUATE
     assert "time limit" in verdict.reason
     assert json.dumps(verdict.details)  # the report can carry it
+
+
+# --------------------------------------------------------------------------- candidate values (mutation run)
+
+def test_region_is_never_empty_so_a_deny_of_every_non_empty_region_covers():
+    result, _ = coverage(deny(condition={**ROOT_ONLY, "StringLike": {"aws:RequestedRegion": "?*"}}))
+    assert result.status == COVERED
+
+
+def test_presence_test_beside_string_patterns_keeps_the_classes_exact():
+    result, denies = coverage(deny(condition={"Null": {"aws:ResourceTag/team": "true"}}),
+                              deny(condition={"StringLike": {"aws:ResourceTag/team": "x*"}}),
+                              deny(condition={"StringNotLike": {"aws:ResourceTag/team": "??y"}}))
+    assert result.status == HOLE
+    value = result.witness["conditions"]["aws:resourcetag/team"]
+    assert len(value) == 3 and value.endswith("y") and not value.startswith("x")
+    assert_witness_allowed(result, denies)
+
+
+def test_every_numeric_threshold_is_tried_not_only_the_last():
+    result, denies = coverage(deny(condition={"NumericLessThan": {"aws:EpochTime": "5"}}),
+                              deny(condition={"NumericGreaterThan": {"aws:EpochTime": "5"}}),
+                              deny(condition={"NumericEquals": {"aws:EpochTime": "10"}}))
+    assert result.status == HOLE and result.witness["conditions"] == {"aws:epochtime": "5"}
+    assert_witness_allowed(result, denies)
+
+
+def test_every_date_boundary_is_tried_not_only_the_last():
+    first, second = "2100-01-01T00:00:00Z", "2200-01-01T00:00:00Z"
+    result, denies = coverage(deny(condition={"DateLessThan": {"aws:CurrentTime": first}}),
+                              deny(condition={"DateGreaterThan": {"aws:CurrentTime": first}}),
+                              deny(condition={"DateEquals": {"aws:CurrentTime": second}}))
+    assert result.status == HOLE and result.witness["conditions"] == {"aws:currenttime": first}
+    assert_witness_allowed(result, denies)
+
+
+def test_witness_text_spells_absent_keys_and_joins_conditions():
+    text = witness_text({"action": "iam:CreateAccessKey", "resource": "*",
+                         "conditions": {"aws:requestedregion": "ap-south-1", "aws:resourcetag/team": None}})
+    assert text == ("iam:CreateAccessKey where aws:requestedregion = 'ap-south-1' and aws:resourcetag/team "
+                    "absent on resource *")
