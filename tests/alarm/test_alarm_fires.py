@@ -233,3 +233,11 @@ class TestLaterRootActions:
     def test_many_other_events_are_named(self):
         reason, _ = problem({"Statistic": "Average", "Threshold": 0.9}, defaultValue=0.5)
         assert "with another event in the period publishing defaultValue 0.5" in reason
+
+    def test_tiny_default_value_adds_up_over_many_quiet_events(self):
+        reason, unknown = problem({"Statistic": "Sum"}, defaultValue=0.001)
+        assert "other events alone give" in reason and not unknown
+
+    def test_static_operator_without_a_threshold_cannot_be_judged(self):
+        reason, unknown = problem({"Threshold": None})
+        assert unknown and "uses 'GreaterThanOrEqualToThreshold'" in reason
