@@ -58,6 +58,7 @@ def verdicts(out, policy):
 def world(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("issue21")
     with Sandbox() as sandbox:
+        sandbox.reset()   # moto's state is process-wide: start from an empty AWS whatever ran before
         try:
             seeded = seed_organization(sandbox.endpoint_url, str(workdir),
                                        members=["outside-scp", "outside-scp", "outside-scp"])
