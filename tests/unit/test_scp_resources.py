@@ -248,3 +248,31 @@ def test_witness_text_spells_absent_keys_and_joins_conditions():
                          "conditions": {"aws:requestedregion": "ap-south-1", "aws:resourcetag/team": None}})
     assert text == ("iam:CreateAccessKey where aws:requestedregion = 'ap-south-1' and aws:resourcetag/team "
                     "absent on resource *")
+
+
+@pytest.mark.parametrize("atoms", [
+    (("a*:b", RESOURCE_GLOB, False), ("*:?", RESOURCE_GLOB, False), ("a?", RESOURCE_GLOB, False)),
+    (("a*", True, False), ("*b?", True, False), ("ab", False, False), ("A", False, True)),
+])
+def test_every_short_string_falls_in_a_class_the_values_stand_for(atoms):
+    """Exhaustive over every string of up to 4 characters from the patterns' alphabet and a filler."""
+    import itertools
+
+    from rootguard_filters.logic.iam_policy import string_like
+
+    def vector(text):
+        out = []
+        for pattern, wildcards, ignore_case in atoms:
+            if wildcards == RESOURCE_GLOB:
+                out.append(resource_like(pattern, text))
+            elif wildcards:
+                out.append(string_like(pattern, text))
+            else:
+                out.append(pattern.casefold() == text.casefold() if ignore_case else pattern == text)
+        return tuple(out)
+
+    represented = {vector(v) for v in distinguishing_values(atoms)}
+    alphabet = "ab:Ax"
+    for size in range(5):
+        for chars in itertools.product(alphabet, repeat=size):
+            assert vector("".join(chars)) in represented, "".join(chars)
