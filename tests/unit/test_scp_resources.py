@@ -253,6 +253,7 @@ def test_witness_text_spells_absent_keys_and_joins_conditions():
 @pytest.mark.parametrize("atoms", [
     (("a*:b", RESOURCE_GLOB, False), ("*:?", RESOURCE_GLOB, False), ("a?", RESOURCE_GLOB, False)),
     (("a*", True, False), ("*b?", True, False), ("ab", False, False), ("A", False, True)),
+    (("x*", RESOURCE_GLOB, False), ("x", False, False), ("?b", RESOURCE_GLOB, False)),
 ])
 def test_every_short_string_falls_in_a_class_the_values_stand_for(atoms):
     """Exhaustive over every string of up to 4 characters from the patterns' alphabet and a filler."""
@@ -272,7 +273,7 @@ def test_every_short_string_falls_in_a_class_the_values_stand_for(atoms):
         return tuple(out)
 
     represented = {vector(v) for v in distinguishing_values(atoms)}
-    alphabet = "ab:Ax"
+    alphabet = "ab:Axz"
     for size in range(5):
         for chars in itertools.product(alphabet, repeat=size):
             assert vector("".join(chars)) in represented, "".join(chars)
