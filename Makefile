@@ -26,16 +26,16 @@ venv: $(READY)  ## create .venv: the pack editable with its test extra (moto inc
 test: $(READY)  ## run the whole test suite (PYTEST_ARGS=tests/unit for a part)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-prove: $(READY)  ## the SMT oracles with the long profile (>=100,000 cases per family; tests/proofs)
+prove: $(READY)  ## the SMT oracles at 100,000 cases per family (tests/proofs; CI runs 2,000)
 	ROOTGUARD_PROOF_PROFILE=prove $(BIN)/python -m pytest -q tests/proofs $(PYTEST_ARGS)
 
 # mutmut must not see the pack imported at interpreter start (rootguard.pth): it runs from a venv that
 # reads this one's site-packages through a plain path entry, so its mutants/ copy is what tests import.
-mutation: $(READY)  ## mutation check of the pattern decision (pyproject [tool.mutmut]; slow)
+mutation: $(READY)  ## mutation check of the pattern, SCP and alarm decisions (pyproject [tool.mutmut]; slow)
 	$(PYTHON) -m venv $(VENV)-mutation
 	$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > \
 	  "$$($(VENV)-mutation/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/rootguard-deps.pth"
-	$(VENV)-mutation/bin/python -m mutmut run --max-children 2
+	ROOTGUARD_PROOF_PROFILE=mutation $(VENV)-mutation/bin/python -m mutmut run --max-children 2
 	$(VENV)-mutation/bin/python -m mutmut results
 
 demo: $(READY)  ## sandbox organization + the whole pack with c7n-org + the checklist (demo-out/)

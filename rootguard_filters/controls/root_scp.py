@@ -7,6 +7,7 @@ from c7n.utils import type_schema
 
 from rootguard_filters.plumbing.base import RootguardFilter
 from rootguard_filters.decide.scp import decide_root_scp
+from rootguard_filters.decide.scp_coverage import DECISION_SECONDS
 from rootguard_filters.decide.scp_plan import (
     DEFAULT_POLICY_NAME, MANAGED_TAG, TARGETS, plan_root_scp, reference_deny_root_scp)
 from rootguard_filters.plumbing.organization import (
@@ -43,13 +44,18 @@ class RootScp(RootguardFilter):
             filters:
               - type: root-scp
                 actions: ["*"]
+                decision-seconds: 5
     """
 
     schema = type_schema(
         "root-scp",
         actions={"type": "array", "minItems": 1, "uniqueItems": True,
                  "items": {"type": "string", "minLength": 1},
-                 "description": "IAM action patterns an SCP must deny to root (default [\"*\"])."})
+                 "description": "IAM action patterns an SCP must deny to root (default [\"*\"])."},
+        **{"decision-seconds": {
+            "type": "number", "exclusiveMinimum": 0, "maximum": 600,
+            "description": "Time one account's decision may take; past it the verdict is "
+                           "could-not-evaluate, saying so (default 5)."}})
     schema_alias = False
     permissions = ORG_READ_PERMISSIONS
 
@@ -64,7 +70,8 @@ class RootScp(RootguardFilter):
         if resource["Id"] in getattr(self, "stale_ids", ()):
             return could_not_evaluate(f"account {resource['Id']} is not in the organization: "
                                       f"the resource list is stale; {STALE_FIX}")
-        return decide_root_scp(snapshot.value, resource["Id"], self.data.get("actions", ["*"]))
+        return decide_root_scp(snapshot.value, resource["Id"], self.data.get("actions", ["*"]),
+                               self.data.get("decision-seconds", DECISION_SECONDS))
 
 
 @OrgAccount.action_registry.register("attach-root-scp")

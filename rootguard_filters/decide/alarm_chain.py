@@ -247,15 +247,18 @@ def _period_value(statistic, root_value, default, others, with_root=True):
 
 
 def alarm_fire_problem(alarm, transformation, filter_dimensions_forced=None):
-    """Why one root-usage event would not make this alarm fire and notify: ``(reason, unknown)``,
-    or None when it does. ``unknown`` marks a setting that cannot be judged (not a broken link).
+    """Why a root-usage event would not make this alarm fire and notify — the first one, or any
+    later one: ``(reason, unknown)``, or None when every one does. ``unknown`` marks a setting that
+    cannot be judged (not a broken link).
 
     One event adds the metric filter's ``metricValue`` to one period; the alarm fires when that
     period's statistic crosses the threshold for every count of other events in the period (they add
     ``defaultValue`` when it is set), needs one breaching datapoint (``DatapointsToAlarm`` or
     ``EvaluationPeriods`` of 1), and does not already breach without root usage (an alarm that stays
-    in ALARM sends no new notification). Dimensions must be those the metric filter publishes.
-    ``filter_dimensions_forced`` maps a dimension name to the value every root-usage event gives it.
+    in ALARM sends no new notification). After it, the alarm must leave ALARM by itself while root
+    is quiet, so the next root action notifies again (:func:`_rearm_problem`). Dimensions must be
+    those the metric filter publishes. ``filter_dimensions_forced`` maps a dimension name to the value
+    every root-usage event gives it.
     """
     name = alarm.get("AlarmName")
     if alarm.get("ActionsEnabled") is False:
@@ -285,6 +288,16 @@ def alarm_fire_problem(alarm, transformation, filter_dimensions_forced=None):
                 f"where it is 0 or absent does not reach alarm '{name}''s threshold"), False
     default = _number(transformation.get("defaultValue")) if transformation.get("defaultValue") is not None else None
     statistic = alarm.get("Statistic")
+    low_sample = alarm.get("EvaluateLowSampleCountPercentile")
+    if statistic not in ("Sum", "SampleCount", "Maximum", "Minimum", "Average") and low_sample is not None:
+        if low_sample == "ignore":
+            return (f"alarm '{name}' uses percentile statistic {alarm.get('ExtendedStatistic')!r} with "
+                    f"EvaluateLowSampleCountPercentile 'ignore': a period holding one root action has too "
+                    f"few samples to be evaluated, so the alarm never changes state on it"), False
+        if low_sample != "evaluate":
+            return (f"alarm '{name}' has EvaluateLowSampleCountPercentile {low_sample!r} (CloudWatch "
+                    f"knows 'evaluate' and 'ignore'): whether one root action fires it cannot be "
+                    f"decided"), True
     if statistic not in ("Sum", "SampleCount", "Maximum", "Minimum", "Average"):
         extended = alarm.get("ExtendedStatistic") or statistic
         if default is None and re.fullmatch(r"(p|tm|wm)[0-9.:%]*|iqm", str(extended), re.IGNORECASE):
@@ -309,7 +322,46 @@ def alarm_fire_problem(alarm, transformation, filter_dimensions_forced=None):
             return (f"alarm '{name}' fires when {rule} and other events alone give {quiet:g} (defaultValue "
                     f"{default:g}): it sits in ALARM without root usage and a root action sends no new "
                     f"notification"), False
+    return _rearm_problem(name, alarm, default)
+
+
+# TreatMissingData values CloudWatch accepts; absent means "missing".
+_MISSING_DATA = ("missing", "notBreaching", "breaching", "ignore")
+
+
+def _rearm_problem(name, alarm, default):
+    """Why the alarm would stay in ALARM after a root action while root is quiet (so every later
+    root action notifies nobody), or None when it leaves ALARM within its evaluation range.
+
+    While root is quiet the metric gets no datapoint, or — with a ``defaultValue`` — a
+    non-breaching one only when other events are logged (checked by the caller). ``missing`` moves
+    the alarm to INSUFFICIENT_DATA and ``notBreaching`` to OK once the breaching datapoint leaves
+    the range; ``ignore`` keeps the state while datapoints are missing.
+    """
+    treat = alarm.get("TreatMissingData") or "missing"
+    if treat not in _MISSING_DATA:
+        return (f"alarm '{name}' has TreatMissingData {treat!r} (CloudWatch knows "
+                f"{', '.join(_MISSING_DATA)}): whether it leaves ALARM after a root action cannot be "
+                f"decided"), True
+    if treat == "ignore":
+        if default is None:
+            return (f"alarm '{name}' has TreatMissingData 'ignore' and the metric filter has no "
+                    f"defaultValue: after the first root action no datapoint arrives while root is "
+                    f"quiet, the alarm stays in ALARM, and every later root action notifies nobody"), False
+        return (f"alarm '{name}' has TreatMissingData 'ignore': it leaves ALARM after a root action "
+                f"only if other events are logged in between (defaultValue {default:g}); when none "
+                f"are, it stays in ALARM and the next root action notifies nobody"), False
+    period, periods = alarm.get("Period"), alarm.get("EvaluationPeriods")
+    periods = 1 if periods is None else periods
+    if not isinstance(period, int) or isinstance(period, bool) or period <= 0 or not (
+            period in (10, 20, 30) or period % 60 == 0):
+        return (f"alarm '{name}' has Period {period!r} (CloudWatch accepts 10, 20, 30 or a multiple "
+                f"of 60 seconds): when it leaves ALARM after a root action cannot be decided"), True
+    if not isinstance(periods, int) or isinstance(periods, bool) or periods < 1:
+        return (f"alarm '{name}' has EvaluationPeriods {periods!r}: when it leaves ALARM after a root "
+                f"action cannot be decided"), True
     return None
+
 
 
 def _dimension_problem(name, alarm, transformation, forced):

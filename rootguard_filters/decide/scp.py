@@ -17,10 +17,12 @@ that policy — it might have been the guardrail, so "non-compliant" would be a 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from rootguard_filters.decide.scp_coverage import (
     COVERED,
+    DECISION_SECONDS,
     HOLE,
     Coverage,
     decide_coverage,
@@ -260,8 +262,11 @@ def _first_action(required) -> str:
 
 
 def decide_root_scp(snapshot: OrgSnapshot, account_id: str,
-                    required_actions=ALL_ACTIONS) -> Verdict:
-    """Verdict for one account: do the SCPs in effect together deny its root user?"""
+                    required_actions=ALL_ACTIONS, seconds: float = DECISION_SECONDS) -> Verdict:
+    """Verdict for one account: do the SCPs in effect together deny its root user?
+
+    The whole decision gets ``seconds``; past them it is could-not-evaluate, saying so.
+    """
     account_id = str(account_id)
     required = _normalize_required(required_actions)
     if snapshot.management_account_id and account_id == snapshot.management_account_id:
@@ -296,6 +301,11 @@ def decide_root_scp(snapshot: OrgSnapshot, account_id: str,
 
     checked, malformed, denies, notes, where_attached = [], {}, [], {}, {}
     coverage = None
+    deadline = time.monotonic() + seconds
+
+    def remaining():  # the union is re-decided as policies are added: one budget for them all
+        return max(deadline - time.monotonic(), 0.0)
+
     for target_id in path:
         target = snapshot.describe_target(target_id)
         for policy_id in snapshot.policies_attached_to(target_id):
@@ -310,7 +320,7 @@ def decide_root_scp(snapshot: OrgSnapshot, account_id: str,
             if policy_denies:
                 denies.extend(policy_denies)
                 coverage = decide_coverage(denies, account_id, snapshot.partition, required,
-                                           _org_context(snapshot))
+                                           _org_context(snapshot), seconds=remaining())
                 if coverage.status == COVERED:
                     break
         if coverage is not None and coverage.status == COVERED:

@@ -38,16 +38,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from rootguard_filters.logic.action_globs import (
-    ActionSearchTooLarge, distinguishing_values, uncovered_action)
+    RESOURCE_GLOB, ActionSearchTooLarge, DecisionTimeout, check_deadline, distinguishing_values,
+    time_limit, uncovered_action)
 from rootguard_filters.logic.iam_policy import (
     ABSENT,
     ALWAYS_PRESENT_KEYS,
+    BOOLEAN_KEYS,
     ASSUMED_ROOT_KEY,
     ConditionClause,
     Statement,
     action_matches,
     date_seconds,
     evaluate_clause,
+    resource_like,
     root_request_context,
     split_operator,
 )
@@ -62,6 +65,25 @@ WITNESS_REGIONS = (
     "ap-southeast-1", "ap-northeast-2", "ap-northeast-3", "il-central-1", "mx-central-1",
 )
 COMBINATION_LIMIT = 4096
+# Default time one coverage decision may take; past it the answer is undecided, saying so.
+DECISION_SECONDS = 5.0
+NO_RESOURCE = "*"   # the resource of a request for an action that has no resource type
+# Real requests root can make, tried (in this order) before a synthetic witness, so a hole reads
+# like "kms:Decrypt on arn:aws:kms:...". ``{p}`` partition, ``{r}`` region, ``{a}`` account.
+FAMILIAR_REQUESTS = (
+    ("iam:CreateAccessKey", "arn:{p}:iam::{a}:user/rootguard-witness"),
+    ("iam:UpdateAccountPasswordPolicy", NO_RESOURCE),
+    ("organizations:LeaveOrganization", NO_RESOURCE),
+    ("kms:Decrypt", "arn:{p}:kms:{r}:{a}:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ("lambda:InvokeFunction", "arn:{p}:lambda:{r}:{a}:function:rootguard-witness"),
+    ("s3:GetObject", "arn:{p}:s3:::rootguard-witness/object"),
+    ("ec2:TerminateInstances", "arn:{p}:ec2:{r}:{a}:instance/i-0123456789abcdef0"),
+    ("cloudtrail:StopLogging", "arn:{p}:cloudtrail:{r}:{a}:trail/rootguard-witness"),
+    ("sts:GetCallerIdentity", NO_RESOURCE),
+    ("s3:ListAllMyBuckets", NO_RESOURCE),
+    ("ec2:DescribeInstances", NO_RESOURCE),
+    ("kms:CreateKey", NO_RESOURCE),
+)
 _EQUALITY_OPERATORS = {
     "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
     "Bool", "Null", "NumericEquals", "NumericNotEquals", "NumericLessThan",
@@ -143,11 +165,25 @@ def _describe_actions(st: Statement) -> str:
     return f"Action {list(st.actions)}"
 
 
+def _evaluate_resource(clause: ConditionClause, context: dict):
+    """A Resource (``StringLike``) or NotResource (``StringNotLike``) element against the request."""
+    described = _describe(clause)
+    if any("${" in v for v in clause.values):
+        return None, f"{described} uses a policy variable"
+    if RESOURCE_KEY not in context:
+        return None, f"{described} depends on the resource, unknown here"
+    matched = any(resource_like(v, context[RESOURCE_KEY]) for v in clause.values)
+    return matched != (clause.operator == "StringNotLike"), described
+
+
 def _evaluate(deny: DenyStatement, context: dict):
     """True / False / None (undecidable) for the whole condition, plus the notes of unknowns."""
     outcome, unknown = True, []
     for clause in deny.clauses:
-        result, note = evaluate_clause(clause, context)
+        if clause.key == RESOURCE_KEY:
+            result, note = _evaluate_resource(clause, context)
+        else:
+            result, note = evaluate_clause(clause, context)
         if result is False:
             return False, [note]
         if result is None:
@@ -201,10 +237,18 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
     bases = {getattr(split_operator(c.operator), "base", None) for c in clauses}
     named = {v.lower() for c in clauses for v in c.values}
     if key == RESOURCE_KEY:
-        values += [f"arn:{partition}:iam::{account_id}:user/{WITNESS_VALUE}",
-                   f"arn:{partition}:s3:::{WITNESS_VALUE}",
-                   f"arn:{partition}:ec2:us-east-1:{account_id}:instance/i-0{WITNESS_VALUE}"]
-    elif key == "aws:requestedregion":
+        classes = _resource_classes(clauses, partition)
+        if classes is not None:
+            return classes, True
+        # policy variables: the familiar resources and "*" are tried, which proves nothing
+        values = [NO_RESOURCE] + [r.format(p=partition, r="us-east-1", a=account_id)
+                                  for _, r in FAMILIAR_REQUESTS if r != NO_RESOURCE]
+        return values, False
+    if key in BOOLEAN_KEYS and all(split_operator(c.operator) is not None
+                                   and not split_operator(c.operator).qualifier for c in clauses):
+        # every value the key can take: whatever the operators, trying them all is exhaustive
+        return ["true", "false"] + ([ABSENT] if key not in ALWAYS_PRESENT_KEYS else []), True
+    if key == "aws:requestedregion":
         values += [r for r in WITNESS_REGIONS if r not in named][:1] + list(WITNESS_REGIONS[:3])
     elif not bases <= ({"Bool", "Null", "IpAddress", "NotIpAddress"}
                        | {b for b in bases if b and b.startswith(("Numeric", "Date"))}):
@@ -220,6 +264,8 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
         if operator.qualifier:
             exhaustive = False  # multi-valued keys: single values are tried, not every set
         base = operator.base
+        if base == "Null":
+            continue  # presence only: "absent" is tried, and the present values come from the rest
         if base == "Bool":
             values += ["true", "false"]
         elif base.startswith("Numeric"):
@@ -257,6 +303,25 @@ def _candidates(key: str, clauses, partition: str, account_id: str) -> tuple[lis
     return unique, exhaustive
 
 
+def _resource_classes(clauses, partition):
+    """One resource per class of resources the Resource/NotResource patterns tell apart, among the
+    resources a request can carry: ``*`` and the ARNs of the partition. ``None`` when a pattern
+    holds a policy variable or the classes are too many to list."""
+    patterns = [v for c in clauses for v in c.values]
+    if any("${" in v for v in patterns):
+        return None
+    domain = ((NO_RESOURCE, False, False), (f"arn:{partition}:?*:*:*:?*", RESOURCE_GLOB, False))
+    try:
+        values = distinguishing_values(
+            tuple((v, RESOURCE_GLOB, False) for v in patterns) + domain, nonempty=True)
+    except DecisionTimeout:
+        raise
+    except ActionSearchTooLarge:
+        return None
+    arns = [v for v in values if resource_like(domain[1][0], v)]
+    return arns + [NO_RESOURCE] * (NO_RESOURCE in values)  # an ARN reads better as a witness
+
+
 _STRING_ATOMS = {  # operator -> (wildcards, ignore case)
     "StringEquals": (False, False), "StringNotEquals": (False, False),
     "StringEqualsIgnoreCase": (False, True), "StringNotEqualsIgnoreCase": (False, True),
@@ -270,17 +335,20 @@ def _string_classes(key, clauses):
     atoms = []
     for clause in clauses:
         operator = split_operator(clause.operator)
+        if operator is not None and operator.base == "Null":
+            continue  # tests presence only; "absent" is tried beside these values
         if operator is None or operator.qualifier or operator.base not in _STRING_ATOMS:
             return None
         if any("${" in v for v in clause.values):
             return None
         atoms += [(v, *_STRING_ATOMS[operator.base]) for v in clause.values]
     try:
-        values = distinguishing_values(tuple(atoms))
+        # IAM never sends an empty region, organization id...
+        values = distinguishing_values(tuple(atoms), nonempty=key in ALWAYS_PRESENT_KEYS)
+    except DecisionTimeout:
+        raise
     except ActionSearchTooLarge:
         return None
-    if key in ALWAYS_PRESENT_KEYS or key == RESOURCE_KEY:
-        return [v for v in values if v]  # IAM never sends an empty region, ARN...
     return list(values)
 
 
@@ -308,12 +376,21 @@ def witness_text(witness: dict) -> str:
 
 
 def decide_coverage(denies, account_id: str, partition: str = "aws", required=("*",),
-                    known=None) -> Coverage:
+                    known=None, seconds: float = DECISION_SECONDS) -> Coverage:
     """Do these Deny statements together deny ``required`` to the account's root user sign-ins?
 
-    ``known`` adds keys fixed for this root (e.g. ``aws:principalorgid``), lower-case.
+    ``known`` adds keys fixed for this root (e.g. ``aws:principalorgid``), lower-case. A decision
+    not reached within ``seconds`` is undecided, saying so.
     """
-    required = tuple(required)
+    try:
+        with time_limit(seconds):
+            return _decide(denies, str(account_id), partition, tuple(required), known)
+    except DecisionTimeout:
+        return Coverage(UNDECIDED, f"not decided within the {seconds:g} s time limit (raise the "
+                        f"filter's decision-seconds to allow more)", None, [], {})
+
+
+def _decide(denies, account_id, partition, required, known) -> Coverage:
     context = {**root_request_context(account_id, partition), **(known or {}),
                **_absent_tags(c for d in denies for c in d.clauses)}
     fixed, conditional, notes = [], [], {}
@@ -340,6 +417,8 @@ def decide_coverage(denies, account_id: str, partition: str = "aws", required=("
         if not conditional:
             return Coverage(HOLE, "", _witness(gap, {}), fixed, notes)
         return _enumerate(required, context, fixed, conditional, notes, partition)
+    except DecisionTimeout:
+        raise
     except ActionSearchTooLarge as error:
         return Coverage(UNDECIDED, f"the action patterns are too many to compare: {error}",
                         None, [], notes)
@@ -370,6 +449,7 @@ def _enumerate(required, context, fixed, conditional, notes, partition) -> Cover
         exhaustive = False
     undecidable, applied = [], set()
     for combo in itertools.islice(itertools.product(*per_key), COMBINATION_LIMIT):
+        check_deadline()
         assignment = dict(zip(keys, combo))
         request = {**context, **assignment}
         applies, maybe = [], []
@@ -381,7 +461,9 @@ def _enumerate(required, context, fixed, conditional, notes, partition) -> Cover
                 maybe.append((deny, detail))
         gap = _action_gap(required, fixed + applies + [d for d, _ in maybe])
         if gap is not None:
-            return Coverage(HOLE, "", _witness(gap, assignment), fixed + applies, notes)
+            witness = _familiar_witness(required, request, fixed + [d for d, _ in conditional],
+                                        assignment, partition) or _witness(gap, assignment)
+            return Coverage(HOLE, "", witness, fixed + applies, notes)
         applied.update(id(d) for d in applies)
         if maybe and _action_gap(required, fixed + applies) is not None:
             undecidable += [f"{d.label}: {'; '.join(detail)}" for d, detail in maybe]
@@ -398,6 +480,26 @@ def _enumerate(required, context, fixed, conditional, notes, partition) -> Cover
             "conditions make that search incomplete, so coverage is not proven", None, [], notes)
     contributing = fixed + [d for d, _ in conditional if id(d) in applied]
     return _covered(contributing, notes)
+
+
+def _familiar_witness(required, request, denies, assignment, partition) -> dict | None:
+    """A familiar real request (:data:`FAMILIAR_REQUESTS`) that escapes ``denies`` where the free
+    keys take ``assignment``, or ``None``. Only the resource is changed, within its class or not:
+    the request is checked on its own, so any one that escapes is a true witness."""
+    if RESOURCE_KEY not in assignment:
+        return None
+    region = request.get("aws:requestedregion")
+    region = region if region in WITNESS_REGIONS else "us-east-1"
+    # requests in the resource's own kind first: ARNs for an ARN, actions without a resource for "*"
+    ordered = sorted(FAMILIAR_REQUESTS,
+                     key=lambda r: (r[1] == NO_RESOURCE) != (assignment[RESOURCE_KEY] == NO_RESOURCE))
+    for action, template in ordered:
+        if not any(action_matches(r, action) for r in required):
+            continue
+        resource = template.format(p=partition, r=region, a=request["aws:principalaccount"])
+        if request_denied(denies, action, request, resource) is False:
+            return _witness(action, {**assignment, RESOURCE_KEY: resource})
+    return None
 
 
 def request_denied(denies, action: str, context: dict, resource: str | None = None):

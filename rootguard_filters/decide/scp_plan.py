@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from rootguard_filters.decide.scp import decide_root_scp, document_denies_root
 from rootguard_filters.logic.iam_policy import (
-    PRINCIPAL_ARN_KEY, PolicyDocumentError, parse_policy, split_operator)
+    PRINCIPAL_ARN_KEY, PolicyDocumentError, parse_policy, split_operator, strict_json_loads)
 from rootguard_filters.verdict import COMPLIANT, NOT_APPLICABLE
 
 DEFAULT_POLICY_NAME = "rootguard-deny-root-user"
@@ -124,9 +124,9 @@ def pack_policy_edited(snapshot, name):
         if policy.get("Name") != name:
             continue
         try:
-            same = json.loads(policy.get("Content") or "null") == json.loads(
+            same = strict_json_loads(policy.get("Content") or "null") == json.loads(
                 reference_deny_root_scp(snapshot.partition))
-        except ValueError:
+        except PolicyDocumentError:  # not JSON, or a repeated key that could hide an edit
             same = False
         if not same:
             return policy_id, (f"SCP {policy_id} ({name}) exists but its content is not the pack's "

@@ -8,8 +8,11 @@ counterexample reads like something a person would run.
 """
 from __future__ import annotations
 
+import contextvars
 import re
+import time
 from collections import deque
+from contextlib import contextmanager
 from functools import lru_cache
 
 from rootguard_filters.logic.iam_policy import action_matches
@@ -30,6 +33,35 @@ STATE_LIMIT = 200_000
 
 class ActionSearchTooLarge(RuntimeError):
     """The patterns' product automaton is too large to explore within :data:`STATE_LIMIT` states."""
+
+
+class DecisionTimeout(ActionSearchTooLarge):
+    """The decision did not end before the deadline set by :func:`time_limit`."""
+
+
+_DEADLINE = contextvars.ContextVar("rootguard_decision_deadline", default=None)
+
+
+@contextmanager
+def time_limit(seconds):
+    """Searches inside this block raise :class:`DecisionTimeout` once ``seconds`` have passed.
+
+    A nested limit never extends an outer one.
+    """
+    outer = _DEADLINE.get()
+    deadline = time.monotonic() + float(seconds)
+    token = _DEADLINE.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_deadline():
+    """Raise :class:`DecisionTimeout` when the current :func:`time_limit` has passed."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise DecisionTimeout("the decision did not end within its time limit")
 
 
 def _closure(pattern: str, positions) -> frozenset:
@@ -116,6 +148,7 @@ def uncovered_action(required: tuple, denied: tuple, kept_groups: tuple = ()) ->
     parents = {start: None}
     queue = deque([start])
     while queue:
+        check_deadline()  # once per state: a state's successors cost a few milliseconds at most
         state = queue.popleft()
         w, d, ks, shape = state
         if shape == 3 and want.accepts(w) and not deny.accepts(d) and all(
@@ -160,29 +193,52 @@ def _spell(parents, state) -> str:
 
 # --------------------------------------------------------------------------- condition values
 
+RESOURCE_GLOB = "resource"   # ``wildcards`` value of an atom matched like a Resource element
+_SEGMENT_STAR, _SEGMENT_ONE = "*:", "?:"   # wildcards that do not match ':'
+
+
 class _Tokens:
     """A condition value as an automaton: ``*``/``?`` wildcards (``Like`` operators) or literal text,
-    case-sensitive or not (``IgnoreCase``)."""
+    case-sensitive or not (``IgnoreCase``); with ``wildcards=RESOURCE_GLOB`` the wildcards of a
+    ``Resource`` element (:func:`rootguard_filters.logic.iam_policy.resource_like`)."""
 
-    def __init__(self, pattern: str, wildcards: bool, ignore_case: bool):
-        self.tokens = tuple(
-            c if wildcards and c in "*?" else frozenset({c, c.lower(), c.upper()} if ignore_case else {c})
-            for c in pattern)
+    def __init__(self, pattern: str, wildcards, ignore_case: bool):
+        tokens = []
+        for n, c in enumerate(pattern):
+            if wildcards == RESOURCE_GLOB and c in "*?":
+                segment_end = n + 1 == len(pattern) or pattern[n + 1] == ":"
+                tokens.append("*" if c == "*" and segment_end else
+                              _SEGMENT_STAR if c == "*" else _SEGMENT_ONE)
+            elif wildcards and c in "*?":
+                tokens.append(c)
+            else:
+                tokens.append(frozenset({c, c.lower(), c.upper()} if ignore_case else {c}))
+        self.tokens = tuple(tokens)
 
     def start(self):
         return self._closure({0})
 
     def _closure(self, positions):
-        return _closure(self.tokens, positions)
+        seen, todo = set(), list(positions)
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            if i < len(self.tokens) and self.tokens[i] in ("*", _SEGMENT_STAR):
+                todo.append(i + 1)
+        return frozenset(seen)
 
     def step(self, positions, char):
         nxt = set()
         for i in positions:
             if i < len(self.tokens):
                 token = self.tokens[i]
-                if token == "*":
+                if token == "*" or (token == _SEGMENT_STAR and char != ":"):
                     nxt.add(i)
-                elif token == "?" or char in token:
+                elif token == "?" or (token == _SEGMENT_ONE and char != ":"):
+                    nxt.add(i + 1)
+                elif isinstance(token, frozenset) and char in token:
                     nxt.add(i + 1)
         return self._closure(nxt)
 
@@ -191,26 +247,36 @@ class _Tokens:
 
 
 @lru_cache(maxsize=1024)
-def distinguishing_values(atoms: tuple, limit: int = STATE_LIMIT) -> tuple[str, ...]:
+def distinguishing_values(atoms: tuple, limit: int = STATE_LIMIT,
+                          nonempty: bool = False) -> tuple[str, ...]:
     """One shortest string for every combination of matches the ``atoms`` can show.
 
     ``atoms`` are ``(pattern, wildcards, ignore_case)``. Any string matches exactly the same atoms as
     one of the returned strings, so trying these values decides every string condition on the key.
-    Raises :class:`ActionSearchTooLarge` past ``limit`` states.
+    With ``nonempty`` the same holds for every non-empty string, and no value is empty (for keys
+    IAM never sends empty). Raises :class:`ActionSearchTooLarge` past ``limit`` states.
     """
     automata = [_Tokens(p, w, i) for p, w, i in atoms]
     mentioned = {c for p, w, _ in atoms for c in p if not (w and c in "*?")}
+    if any(w == RESOURCE_GLOB for _, w, _ in atoms):
+        mentioned.add(":")  # the segment wildcards tell ':' from other characters
     alphabet = sorted(mentioned | {c.lower() for c in mentioned} | {c.upper() for c in mentioned})
-    alphabet.append(next(c for c in "xqz0123456789" + "".join(map(chr, range(0x3b1, 0x3ca)))
-                         if c not in alphabet))  # every unmentioned character behaves like this one
-    start = tuple(a.start() for a in automata)
+    # every unmentioned character behaves like this one; tried first, so values read as plain text
+    alphabet.insert(0, next(c for c in "xqz0123456789" + "".join(map(chr, range(0x3b1, 0x3ca)))
+                            if c not in alphabet))
+    # A search state is the automata's positions and, with ``nonempty``, whether a character was
+    # read: a non-empty string may come back to the start positions and still be a new value.
+    start = (tuple(a.start() for a in automata), not nonempty)
     seen, queue, found = {start: ""}, deque([start]), {}
     while queue:
+        check_deadline()
         state = queue.popleft()
+        positions, counts = state
         text = seen[state]
-        found.setdefault(tuple(a.accepts(s) for a, s in zip(automata, state)), text)
+        if counts:
+            found.setdefault(tuple(a.accepts(s) for a, s in zip(automata, positions)), text)
         for char in alphabet:
-            nxt = tuple(a.step(s, char) for a, s in zip(automata, state))
+            nxt = (tuple(a.step(s, char) for a, s in zip(automata, positions)), True)
             if nxt not in seen:
                 seen[nxt] = text + char
                 if len(seen) > limit:

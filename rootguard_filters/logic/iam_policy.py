@@ -79,6 +79,31 @@ def action_matches(pattern: str, action: str) -> bool:
     return _wildcard_regex(pattern, True).fullmatch(action) is not None
 
 
+@lru_cache(maxsize=4096)
+def _resource_regex(pattern: str) -> re.Pattern:
+    parts = []
+    for n, char in enumerate(pattern):
+        if char == "*":
+            segment_end = n + 1 == len(pattern) or pattern[n + 1] == ":"
+            parts.append(".*" if segment_end else "[^:]*")
+        elif char == "?":
+            parts.append("[^:]")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def resource_like(pattern: str, resource: str) -> bool:
+    """Does a ``Resource`` element pattern match the request's resource?
+
+    Case-sensitive; ``*`` and ``?`` stay inside one colon-separated ARN segment, except a ``*``
+    that ends a segment, which AWS documents may expand past the colons (``arn:aws:*`` matches
+    every ``aws`` ARN). A request for an action without a resource type carries the resource
+    ``*``, which only the pattern ``*`` (or one made of segment-ending stars) matches.
+    """
+    return _resource_regex(pattern).fullmatch(resource) is not None
+
+
 def _split_arn(arn: str):
     parts = arn.split(":", 5)
     return parts if len(parts) == 6 else None
@@ -224,17 +249,38 @@ def parse_statement(raw, index: int = 0) -> Statement:
     )
 
 
+def _no_duplicate_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise PolicyDocumentError(
+                f"policy repeats the JSON key {key!r}; AWS's documented policy grammar has no "
+                f"meaning for a repeated key, so the document is not evaluated")
+        seen[key] = value
+    return seen
+
+
+def strict_json_loads(text):
+    """``json.loads`` that refuses a repeated object key (Python would keep the last silently).
+
+    Raises :class:`PolicyDocumentError` for a repeated key or text that is not JSON.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except PolicyDocumentError:
+        raise
+    except (ValueError, UnicodeDecodeError) as error:
+        raise PolicyDocumentError(f"policy is not valid JSON: {error}") from None
+
+
 def parse_policy(document) -> PolicyDocument:
     """Parse a policy (JSON text or already-decoded dict) into normalized statements.
 
-    Raises :class:`PolicyDocumentError` for text that is not JSON, a document that is not an
-    object, a missing or mistyped ``Statement``, or a malformed statement.
+    Raises :class:`PolicyDocumentError` for text that is not JSON or repeats an object key, a
+    document that is not an object, a missing or mistyped ``Statement``, or a malformed statement.
     """
     if isinstance(document, (str, bytes, bytearray)):
-        try:
-            document = json.loads(document)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise PolicyDocumentError(f"policy is not valid JSON: {error}") from None
+        document = strict_json_loads(document)
     if not isinstance(document, dict):
         raise PolicyDocumentError(
             f"policy must be a JSON object, got {type(document).__name__}")
@@ -407,6 +453,13 @@ ALWAYS_PRESENT_KEYS = frozenset({
     "aws:principalisawsservice", "aws:viaawsservice",
     # every member account is in an organization
     "aws:principalorgid", "aws:principalorgpaths",
+})
+
+
+# Keys whose value is a boolean: IAM sends "true" or "false" (or leaves the key out), nothing else.
+BOOLEAN_KEYS = frozenset({
+    "aws:multifactorauthpresent", "aws:securetransport", "aws:viaawsservice",
+    "aws:principalisawsservice", "aws:assumedroot",
 })
 
 

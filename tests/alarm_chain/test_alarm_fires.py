@@ -35,6 +35,13 @@ class TestFires:
         ({"ComparisonOperator": "LessThanOrEqualToThreshold", "Threshold": -1.0}, {"metricValue": "-1"}),
         ({"Unit": "Count"}, {"unit": "Count"}),
         ({"Unit": "None"}, {}),
+        # every later root action notifies too: the alarm leaves ALARM while root is quiet
+        ({"TreatMissingData": "missing"}, {}),
+        ({"TreatMissingData": None}, {}),            # absent is "missing"
+        ({"EvaluationPeriods": 3, "DatapointsToAlarm": 1, "TreatMissingData": "missing"}, {}),
+        ({"ExtendedStatistic": "p99", "Statistic": None, "EvaluateLowSampleCountPercentile": "evaluate"}, {}),
+        ({"Period": 60}, {}),
+        ({"Period": 10}, {}),
     ])
     def test_one_root_action_fires_the_alarm(self, alarm_extra, transformation_extra):
         assert problem(alarm_extra, **transformation_extra) is None
@@ -63,6 +70,14 @@ class TestDoesNotFire:
         ({"Dimensions": [{"Name": "Region", "Value": "us-east-1"}]}, {"dimensions": {"Region": "$.awsRegion"}},
          "a root event with another value does not reach it"),
         ({"Unit": "Seconds"}, {}, "watches unit Seconds but the metric filter publishes None"),
+        # the first root action fires, later ones notify nobody: the setting is named
+        ({"TreatMissingData": "ignore"}, {},
+         "TreatMissingData 'ignore' and the metric filter has no defaultValue: after the first root action"),
+        ({"TreatMissingData": "ignore"}, {"defaultValue": 0}, "only if other events are logged in between"),
+        ({"ExtendedStatistic": "p99", "Statistic": None, "EvaluateLowSampleCountPercentile": "ignore"}, {},
+         "EvaluateLowSampleCountPercentile 'ignore'"),
+        ({"ExtendedStatistic": "tm90", "Statistic": None, "EvaluateLowSampleCountPercentile": "ignore"}, {},
+         "never changes state on it"),
     ])
     def test_each_broken_case_names_its_reason(self, alarm_extra, transformation_extra, text):
         reason, unknown = problem(alarm_extra, **transformation_extra)
@@ -72,6 +87,11 @@ class TestDoesNotFire:
         ({"ComparisonOperator": "GreaterThanUpperThreshold", "Threshold": None, "ThresholdMetricId": "ad1"}, {}),
         ({"ExtendedStatistic": "p90", "Statistic": None}, {"defaultValue": 0}),
         ({"ExtendedStatistic": "TS(10%:90%)", "Statistic": None}, {}),
+        ({"TreatMissingData": "Ignore"}, {}),        # not a value CloudWatch knows
+        ({"Period": 45}, {}),
+        ({"Period": None}, {}),
+        ({"EvaluationPeriods": 0}, {}),
+        ({"ExtendedStatistic": "p99", "Statistic": None, "EvaluateLowSampleCountPercentile": "sometimes"}, {}),
     ])
     def test_settings_that_cannot_be_judged_are_unknown_not_holding(self, alarm_extra, transformation_extra):
         reason, unknown = problem(alarm_extra, **transformation_extra)
@@ -85,6 +105,21 @@ class TestChain:
         verdict = decide_root_usage_alarm(ACCOUNT, world)
         assert verdict.status == NON_COMPLIANT
         assert "sits in ALARM without root usage" in verdict.reason
+
+    def test_alarm_that_ignores_missing_data_is_non_compliant_naming_the_setting(self):
+        world = World()
+        world.alarms[ALARM_KEY] = [alarm(TreatMissingData="ignore")]
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == NON_COMPLIANT
+        assert "TreatMissingData 'ignore'" in verdict.reason
+        assert "every later root action notifies nobody" in verdict.reason
+
+    def test_second_alarm_on_the_metric_that_rearms_keeps_the_chain(self):
+        world = World()
+        world.alarms[ALARM_KEY] = [alarm(name="sticky", TreatMissingData="ignore"), alarm(name="rearming")]
+        verdict = decide_root_usage_alarm(ACCOUNT, world)
+        assert verdict.status == COMPLIANT
+        assert verdict.details["chain"]["alarm_name"] == "rearming"
 
     def test_anomaly_band_alarm_is_could_not_evaluate(self):
         world = World()
@@ -143,3 +178,66 @@ class TestChain:
         verdict = decide_root_usage_alarm(ACCOUNT, world)
         assert verdict.status == COULD_NOT_EVALUATE
         assert "coverage cannot be decided" in verdict.reason
+
+
+class TestLaterRootActions:
+    """Every root action after the first notifies too: the alarm leaves ALARM while root is quiet."""
+
+    @pytest.mark.parametrize("statistic", ["Sum", "SampleCount", "Maximum", "Minimum", "Average"])
+    def test_low_sample_setting_is_ignored_for_plain_statistics(self, statistic):
+        # CloudWatch applies EvaluateLowSampleCountPercentile to percentiles only
+        assert problem({"Statistic": statistic, "EvaluateLowSampleCountPercentile": "ignore"}) is None
+
+    def test_percentile_low_sample_reason_names_the_alarm_and_the_statistic(self):
+        reason, unknown = problem({"ExtendedStatistic": "p99", "Statistic": None,
+                                   "EvaluateLowSampleCountPercentile": "ignore"})
+        assert reason.startswith("alarm 'root-usage' uses percentile statistic 'p99' with") and not unknown
+
+    def test_ignore_reason_names_the_alarm(self):
+        reason, _ = problem({"TreatMissingData": "ignore"})
+        assert reason.startswith("alarm 'root-usage' has TreatMissingData 'ignore'")
+        reason, _ = problem({"TreatMissingData": "ignore"}, defaultValue=0)
+        assert reason.startswith("alarm 'root-usage' has TreatMissingData 'ignore': it leaves ALARM")
+        assert "(defaultValue 0)" in reason
+
+    def test_unknown_missing_data_value_lists_the_ones_cloudwatch_knows(self):
+        reason, unknown = problem({"TreatMissingData": "Ignore"})
+        assert unknown and "(CloudWatch knows missing, notBreaching, breaching, ignore)" in reason
+        assert reason.startswith("alarm 'root-usage' has TreatMissingData 'Ignore'")
+
+    @pytest.mark.parametrize("period", [0, -60, False, True, 90, "300", 59])
+    def test_periods_cloudwatch_does_not_accept_cannot_be_judged(self, period):
+        reason, unknown = problem({"Period": period})
+        assert unknown and reason.startswith(f"alarm 'root-usage' has Period {period!r}")
+
+    @pytest.mark.parametrize("period", [10, 20, 30, 60, 300, 86400])
+    def test_periods_cloudwatch_accepts_rearm(self, period):
+        assert problem({"Period": period}) is None
+
+    @pytest.mark.parametrize("periods", [None, 1, 5])
+    def test_evaluation_periods_absent_or_positive_rearm(self, periods):
+        assert problem({"EvaluationPeriods": periods, "DatapointsToAlarm": 1}) is None
+
+    @pytest.mark.parametrize("periods", [-1, "2", True])
+    def test_evaluation_periods_cloudwatch_does_not_accept_cannot_be_judged(self, periods):
+        reason, unknown = problem({"EvaluationPeriods": periods, "DatapointsToAlarm": 1})
+        assert unknown and reason.startswith(f"alarm 'root-usage' has EvaluationPeriods {periods!r}")
+
+    def test_percentile_over_a_default_value_names_it(self):
+        reason, unknown = problem({"ExtendedStatistic": "p90", "Statistic": None}, defaultValue=0)
+        assert unknown and "uses statistic 'p90' over a metric with defaultValue 0:" in reason
+
+    def test_upper_case_percentile_names_are_percentiles(self):
+        assert problem({"ExtendedStatistic": "P99", "Statistic": None}) is None
+
+    def test_many_other_events_are_named(self):
+        reason, _ = problem({"Statistic": "Average", "Threshold": 0.9}, defaultValue=0.5)
+        assert "with another event in the period publishing defaultValue 0.5" in reason
+
+    def test_tiny_default_value_adds_up_over_many_quiet_events(self):
+        reason, unknown = problem({"Statistic": "Sum"}, defaultValue=0.001)
+        assert "other events alone give" in reason and not unknown
+
+    def test_static_operator_without_a_threshold_cannot_be_judged(self):
+        reason, unknown = problem({"Threshold": None})
+        assert unknown and "uses 'GreaterThanOrEqualToThreshold'" in reason
